@@ -1,0 +1,59 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { forbidden, unauthenticated } from '@fitness/server-kit';
+import { InvalidTokenError, type TokenVerifier } from './tokens.js';
+
+/** Who is calling. `userId` is null for an anonymous caller. */
+export interface Viewer {
+  userId: string | null;
+}
+
+export const ANONYMOUS: Viewer = Object.freeze({ userId: null });
+
+/** Pulls the token out of `Bearer <token>`; undefined when there is no such header. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match) throw unauthenticated('Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
+/**
+ * Resolves the viewer from an Authorization value. No header: anonymous. A header
+ * with a bad, expired or foreign token: UNAUTHENTICATED (HTTP 401), never anonymous.
+ */
+export async function viewerFromAuthorization(
+  authorization: string | undefined,
+  verify: TokenVerifier,
+): Promise<Viewer> {
+  const token = bearerToken(authorization);
+  if (token === undefined) return ANONYMOUS;
+  try {
+    const { userId } = await verify(token);
+    return { userId };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
+    throw error;
+  }
+}
+
+export function viewerFromHeaders(headers: IncomingHttpHeaders, verify: TokenVerifier): Promise<Viewer> {
+  const value = headers.authorization;
+  return viewerFromAuthorization(Array.isArray(value) ? value[0] : value, verify);
+}
+
+/** The signed-in user's id, or UNAUTHENTICATED. */
+export function requireUser(viewer: Viewer): string {
+  if (!viewer.userId) throw unauthenticated();
+  return viewer.userId;
+}
+
+/** True when the viewer is the owner; "self only" fields use it with {@link assertSelf}. */
+export function isSelf(viewer: Viewer, ownerId: string): boolean {
+  return viewer.userId !== null && viewer.userId === ownerId;
+}
+
+/** Throws FORBIDDEN unless the viewer owns the data (UNAUTHENTICATED when anonymous). */
+export function assertSelf(viewer: Viewer, ownerId: string): void {
+  if (viewer.userId === null) throw unauthenticated();
+  if (viewer.userId !== ownerId) throw forbidden();
+}

@@ -1,0 +1,82 @@
+import { base64url, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createTokenIssuer, createTokenVerifier, viewerFromAuthorization } from '../src/index.js';
+
+const settings = {
+  secret: 'a-test-secret-that-is-long-enough-123',
+  issuer: 'fitness-users',
+  audience: 'fitness-api',
+};
+const issue = createTokenIssuer({ ...settings, ttlSeconds: 3600 });
+const verify = createTokenVerifier(settings);
+
+describe('tokens', () => {
+  it('should verify a token it issued and return the subject', async () => {
+    const { token, expiresAt } = await issue('user-1');
+    const verified = await verify(token);
+    expect(verified.userId).toBe('user-1');
+    expect(verified.expiresAt.getTime()).toBe(expiresAt.getTime());
+  });
+
+  it('should refuse an expired token', async () => {
+    const { token } = await issue('user-1', new Date(Date.now() - 2 * 3600_000));
+    await expect(verify(token)).rejects.toThrow('Token has expired.');
+  });
+
+  it('should refuse a token signed with another secret', async () => {
+    const other = createTokenIssuer({
+      ...settings,
+      secret: 'another-secret-that-is-long-enough-456',
+      ttlSeconds: 60,
+    });
+    const { token } = await other('user-1');
+    await expect(verify(token)).rejects.toThrow('Token is invalid.');
+  });
+
+  it('should refuse wrong issuer and wrong audience', async () => {
+    const wrongIss = createTokenIssuer({ ...settings, issuer: 'someone-else', ttlSeconds: 60 });
+    const wrongAud = createTokenIssuer({ ...settings, audience: 'other-api', ttlSeconds: 60 });
+    await expect(verify((await wrongIss('u')).token)).rejects.toThrow('Token is invalid.');
+    await expect(verify((await wrongAud('u')).token)).rejects.toThrow('Token is invalid.');
+  });
+
+  it('should refuse alg none and a tampered payload', async () => {
+    const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: 'admin', iss: settings.issuer, aud: settings.audience, iat: now, exp: now + 60 };
+    await expect(verify(`${header}.${base64url.encode(JSON.stringify(claims))}.`)).rejects.toThrow();
+
+    const { token } = await issue('user-1');
+    const [h, , s] = token.split('.');
+    const forged = `${h}.${base64url.encode(JSON.stringify({ ...claims, sub: 'user-2' }))}.${s}`;
+    await expect(verify(forged)).rejects.toThrow('Token is invalid.');
+  });
+
+  it('should refuse a token without a subject', async () => {
+    const key = new TextEncoder().encode(settings.secret);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(key);
+    await expect(verify(token)).rejects.toThrow();
+  });
+});
+
+describe('viewerFromAuthorization', () => {
+  it('should treat a missing header as anonymous', async () => {
+    expect(await viewerFromAuthorization(undefined, verify)).toEqual({ userId: null });
+  });
+
+  it('should turn a bad token into UNAUTHENTICATED with HTTP 401', async () => {
+    const error = await viewerFromAuthorization('Bearer nope', verify).catch((e) => e);
+    expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', http: { status: 401 } });
+  });
+
+  it('should refuse a header that is not a bearer token', async () => {
+    const error = await viewerFromAuthorization('Basic abc', verify).catch((e) => e);
+    expect(error.extensions.code).toBe('UNAUTHENTICATED');
+  });
+});

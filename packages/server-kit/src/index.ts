@@ -1,0 +1,17 @@
+export { logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from './config.js';
+export * from './errors.js';
+export { createFormatError } from './formatError.js';
+export {
+  closeHttpServer,
+  createHttpApp,
+  type HttpAppOptions,
+  HttpError,
+  listen,
+  type RouteHandler,
+  readBody,
+  sendJson,
+} from './http.js';
+export { exitOnStartupError, runUntilSignal, type Service } from './lifecycle.js';
+export { createLogger, type Logger } from './logger.js';
+export { type Served, type ServeOptions, serve } from './serve.js';
+export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';

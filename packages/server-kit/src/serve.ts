@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http';
+import type { ApolloServer, BaseContext } from '@apollo/server';
+import type { Logger } from 'pino';
+import { closeHttpServer, createHttpApp, listen, type RouteHandler } from './http.js';
+
+export interface ServeOptions<TContext extends BaseContext, TAuth> {
+  logger: Logger;
+  apollo: ApolloServer<TContext>;
+  authenticate: (req: IncomingMessage) => Promise<TAuth>;
+  context: (auth: TAuth, req: IncomingMessage) => Promise<TContext> | TContext;
+  ready: () => Promise<boolean>;
+  routes?: Record<string, RouteHandler>;
+  host: string;
+  port: number;
+  maxBodyBytes?: number;
+  /** Closes the stores; runs after HTTP has drained and Apollo has stopped. */
+  closeStores: () => Promise<void>;
+}
+
+export interface Served {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Apollo, serves it over HTTP and returns a stop that drains before closing stores. */
+export async function serve<TContext extends BaseContext, TAuth>(
+  options: ServeOptions<TContext, TAuth>,
+): Promise<Served> {
+  await options.apollo.start();
+  const server = createHttpApp({
+    logger: options.logger,
+    apollo: options.apollo,
+    authenticate: options.authenticate,
+    context: options.context,
+    ready: options.ready,
+    routes: options.routes ?? {},
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  });
+  const port = await listen(server, options.port, options.host);
+  const url = `http://${options.host}:${port}/graphql`;
+  options.logger.info({ url, port }, 'listening');
+  return {
+    port,
+    url,
+    async stop() {
+      await closeHttpServer(server);
+      await options.apollo.stop();
+      await options.closeStores();
+    },
+  };
+}

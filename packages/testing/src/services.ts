@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * Real servers for tests. `.ci/run` starts PostgreSQL, Redis and NATS and exports
+ * these variables; on a developer machine without them the suites that need them
+ * are skipped with a line saying so, and under CI a missing server is an error.
+ */
+export const testServices = {
+  postgres: process.env.TEST_POSTGRES_URL || undefined,
+  redis: process.env.TEST_REDIS_URL || undefined,
+  nats: process.env.TEST_NATS_URL || undefined,
+  mongodb: process.env.MONGODB_URL || undefined,
+};
+
+export type TestService = keyof typeof testServices;
+
+const ENV_NAMES: Record<TestService, string> = {
+  postgres: 'TEST_POSTGRES_URL',
+  redis: 'TEST_REDIS_URL',
+  nats: 'TEST_NATS_URL',
+  mongodb: 'MONGODB_URL',
+};
+
+/**
+ * The URL of a real server for a suite, or undefined (and a loud "skipped" line)
+ * when it is not configured. MongoDB may be missing even under CI: no mongod can be
+ * installed on the CI machines.
+ */
+export function realService(service: TestService, suite: string): string | undefined {
+  const url = testServices[service];
+  if (url) return url;
+  if (process.env.CI && service !== 'mongodb') {
+    throw new Error(
+      `${ENV_NAMES[service]} must be set under CI: the ${suite} suite needs a real ${service} server.`,
+    );
+  }
+  process.stdout.write(`\n  skipped: no ${service} (${ENV_NAMES[service]} unset); ${suite} did not run\n\n`);
+  return undefined;
+}
+
+/** A fresh, empty database on the real PostgreSQL server, dropped by `drop()`. */
+export async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** A key prefix no other test run uses, for suites that share one Redis. */
+export function uniquePrefix(label: string): string {
+  return `test:${label}:${randomBytes(4).toString('hex')}:`;
+}

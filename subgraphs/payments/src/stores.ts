@@ -1,0 +1,42 @@
+import { createPool, migrate, type Pool, pingPool, startEmbeddedPostgres } from '@fitness/pg-kit';
+import type { Logger } from '@fitness/server-kit';
+import { PgPaymentsStore } from './datasources/PaymentsStore.js';
+
+export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
+
+export interface PaymentsStores {
+  pool: Pool;
+  store: PgPaymentsStore;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Connects to PostgreSQL (or starts the embedded engine) and applies migrations. */
+export async function openStores(
+  config: { databaseUrl: string | undefined; dataDir: string },
+  logger: Logger,
+): Promise<PaymentsStores> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, timescale: false, logger });
+  const url = config.databaseUrl ?? embedded!.url;
+  const pool = createPool(url, { applicationName: 'payments' });
+  pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
+  try {
+    // Plain PostgreSQL: payments has no time-series tables.
+    await migrate(pool, { dir: migrationsDir, engine: 'postgres', logger });
+  } catch (error) {
+    await pool.end();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    pool,
+    store: new PgPaymentsStore(pool),
+    ready: () => pingPool(pool),
+    async close() {
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
+}
