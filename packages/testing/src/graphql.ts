@@ -6,7 +6,7 @@ export interface SingleResult<TData = Record<string, unknown>> {
   errors?: readonly GraphQLFormattedError[];
 }
 
-export function assertSingleResult<TData>(body: {
+export function assertSingleResult<TData = Record<string, unknown>>(body: {
   kind: string;
   singleResult?: unknown;
 }): SingleResult<TData> {
