@@ -6,7 +6,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export default defineConfig({
   root,
   test: {
-    include: ['{subgraphs,router,packages}/*/{src,test}/**/*.test.ts'],
+    include: [
+      'subgraphs/*/{src,test}/**/*.test.ts',
+      'packages/*/{src,test}/**/*.test.ts',
+      'router/{src,test}/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**'],
     // Suites start real servers and stores; two cores do not run many at once well.
     fileParallelism: true,

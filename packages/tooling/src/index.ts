@@ -1,2 +1,13 @@
 export { type Composed, CompositionError, composeSupergraph } from './composeSupergraph.js';
+export {
+  DEFAULT_PORTS,
+  freePort,
+  type RunningService,
+  type ServiceName,
+  type Stack,
+  type StackOptions,
+  SUBGRAPHS,
+  type SubgraphName,
+  startStack,
+} from './stack.js';
 export { readSupergraphConfig, repoRoot, type SubgraphEntry } from './supergraphConfig.js';

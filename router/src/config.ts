@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import { authEnv, tokenSettingsFrom } from '@fitness/auth';
+import { logLevel, nodeEnv, parseConfig, port, z } from '@fitness/server-kit';
+
+const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
+
+const schema = z.object({
+  NODE_ENV: nodeEnv(),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port(4000),
+  LOG_LEVEL: logLevel(),
+  /** Any supergraph file; the router reloads it when it changes. */
+  SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH),
+  /** Comma-separated origins allowed by CORS, in addition to Apollo Studio in development. */
+  CORS_ORIGINS: z.string().default(''),
+  /** Largest request body, in bytes. */
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_000_000),
+  /** Per-subgraph request timeout, in milliseconds. */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  ...authEnv,
+});
+
+export type RouterConfig = ReturnType<typeof loadConfig>;
+
+const STUDIO = 'https://studio.apollographql.com';
+
+/** The only reader of process.env in the router. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const c = parseConfig('router', schema, env);
+  const production = c.NODE_ENV === 'production';
+  // SUBGRAPH_<NAME>_URL overrides the routing URL that the supergraph file gives.
+  const subgraphUrls: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
+    if (match?.[1] && value) subgraphUrls[match[1].toLowerCase()] = value;
+  }
+  const extraOrigins = c.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return {
+    production,
+    host: c.HOST,
+    port: c.PORT,
+    logLevel: c.LOG_LEVEL,
+    supergraphPath: c.SUPERGRAPH_PATH,
+    subgraphUrls,
+    corsOrigins: production ? extraOrigins : [STUDIO, ...extraOrigins],
+    maxBodyBytes: c.MAX_BODY_BYTES,
+    subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
+    tokens: tokenSettingsFrom(c, production),
+  };
+}

@@ -1,0 +1,9 @@
+import type { Viewer } from '@fitness/auth';
+
+/** What the router knows about one request. */
+export interface RouterContext {
+  viewer: Viewer;
+  /** The verified `Authorization` value, forwarded to subgraphs as is; undefined when anonymous. */
+  authorization: string | undefined;
+  requestId: string;
+}
