@@ -9,6 +9,7 @@ PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
 NATS_PORT=${NATS_PORT:-54222}
 mkdir -p "$BASE"
+chmod 755 "$BASE"
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 if ! pg_isready -h 127.0.0.1 -p "$PG_PORT" -q 2>/dev/null; then

@@ -1,10 +1,19 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
   root,
+  resolve: {
+    // graphql ships CommonJS and ESM builds; Apollo's packages require() the CommonJS one.
+    // Vite would pick the ESM one for our sources, and two copies of graphql break every
+    // instanceof check ("Cannot use GraphQLObjectType from another module or realm").
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: [
       'subgraphs/*/{src,test}/**/*.test.ts',

@@ -1,0 +1,270 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createTokenIssuer } from '@fitness/auth';
+import { closeHttpServer, createHttpApp, createLogger, listen } from '@fitness/server-kit';
+import { bearer, postGraphQL } from '@fitness/testing';
+import { composeSupergraph } from '@fitness/tooling';
+import { parse } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { type RunningRouter, startRouter } from '../src/server.js';
+
+const logger = createLogger('router-test', 'silent');
+const SECRET = 'router-test-secret-that-is-long-enough';
+const issue = createTokenIssuer({
+  secret: SECRET,
+  issuer: 'fitness-users',
+  audience: 'fitness-api',
+  ttlSeconds: 600,
+});
+
+const sdl = (extraField = '') => `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query {
+    seen: Seen!
+    boom: String
+    ${extraField}
+  }
+  type Seen { authorization: String, internal: String, requestId: String }
+`;
+
+/** A subgraph that tells what headers the router sent it. */
+async function startEchoSubgraph() {
+  let last: IncomingHttpHeaders = {};
+  let calls = 0;
+  const apollo = new ApolloServer<{ headers: IncomingHttpHeaders }>({
+    schema: buildSubgraphSchema({
+      typeDefs: parse(sdl('added: String')),
+      resolvers: {
+        Query: {
+          seen: (_: unknown, __: unknown, ctx: { headers: IncomingHttpHeaders }) => ({
+            authorization: ctx.headers.authorization ?? null,
+            internal: (ctx.headers['x-internal-user-id'] as string | undefined) ?? null,
+            requestId: (ctx.headers['x-request-id'] as string | undefined) ?? null,
+          }),
+          boom: () => {
+            throw new Error('connection to db at 10.0.0.5 failed: password=hunter2');
+          },
+          added: () => 'new field',
+        },
+      },
+    }),
+  });
+  await apollo.start();
+  const server: Server = createHttpApp({
+    logger,
+    apollo,
+    authenticate: async (req) => {
+      calls += 1;
+      last = req.headers;
+      return req.headers;
+    },
+    context: (headers) => ({ headers }),
+    ready: async () => true,
+  });
+  const port = await listen(server, 0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    lastHeaders: () => last,
+    calls: () => calls,
+    async stop() {
+      await closeHttpServer(server);
+      await apollo.stop();
+    },
+  };
+}
+
+function writeSupergraph(dir: string, subgraphUrl: string, extraField = ''): string {
+  const schemaPath = join(dir, 'echo.graphql');
+  writeFileSync(schemaPath, sdl(extraField));
+  const { supergraphSdl } = composeSupergraph([{ name: 'echo', routingUrl: subgraphUrl, schemaPath }]);
+  const path = join(dir, 'supergraph.graphql');
+  writeFileSync(path, supergraphSdl);
+  return path;
+}
+
+describe('router', () => {
+  let dir: string;
+  let echo: Awaited<ReturnType<typeof startEchoSubgraph>>;
+  let router: RunningRouter;
+  let supergraphPath: string;
+  let base: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'router-test-'));
+    echo = await startEchoSubgraph();
+    // The file names a wrong URL on purpose: SUBGRAPH_ECHO_URL must win.
+    supergraphPath = writeSupergraph(dir, 'http://127.0.0.1:9/graphql');
+    const config = loadConfig({
+      PORT: '0',
+      SUPERGRAPH_PATH: supergraphPath,
+      SUBGRAPH_ECHO_URL: echo.url,
+      JWT_SECRET: SECRET,
+      MAX_BODY_BYTES: '2000',
+    });
+    router = await startRouter(config, logger);
+    base = `http://127.0.0.1:${router.port}`;
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await echo?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should serve an anonymous caller and forward no Authorization', async () => {
+    const { status, body } = await postGraphQL(router.url, '{ seen { authorization internal requestId } }');
+    expect(status).toBe(200);
+    expect(body.data).toMatchObject({ seen: { authorization: null, internal: null } });
+    expect(echo.lastHeaders().authorization).toBeUndefined();
+  });
+
+  it('should forward a valid token and the request id, and drop client-sent internal headers', async () => {
+    const { token } = await issue('user-42');
+    const { body } = await postGraphQL(
+      router.url,
+      '{ seen { authorization internal requestId } }',
+      {},
+      {
+        ...bearer(token),
+        'x-internal-user-id': 'admin',
+        'x-request-id': 'req-123',
+      },
+    );
+    expect(body.data).toEqual({
+      seen: { authorization: `Bearer ${token}`, internal: null, requestId: 'req-123' },
+    });
+  });
+
+  it('should answer 401 UNAUTHENTICATED to a bad or expired token without calling a subgraph', async () => {
+    const before = echo.calls();
+    const bad = await postGraphQL(router.url, '{ seen { authorization } }', {}, bearer('not-a-jwt'));
+    expect(bad.status).toBe(401);
+    expect(bad.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    const { token } = await issue('user-42', new Date(Date.now() - 3600_000));
+    const expired = await postGraphQL(router.url, '{ seen { authorization } }', {}, bearer(token));
+    expect(expired.status).toBe(401);
+    expect(expired.body.errors?.[0]?.message).toBe('Token has expired.');
+
+    const foreign = createTokenIssuer({
+      secret: 'some-other-secret-that-is-long-enough',
+      issuer: 'fitness-users',
+      audience: 'fitness-api',
+      ttlSeconds: 600,
+    });
+    const wrongKey = await postGraphQL(
+      router.url,
+      '{ seen { authorization } }',
+      {},
+      bearer((await foreign('u')).token),
+    );
+    expect(wrongKey.status).toBe(401);
+    expect(echo.calls()).toBe(before);
+  });
+
+  it('should mask unexpected subgraph errors', async () => {
+    const { body } = await postGraphQL(router.url, '{ boom }');
+    const text = JSON.stringify(body);
+    expect(body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('10.0.0.5');
+    expect(text).not.toContain('stacktrace');
+  });
+
+  it('should reject malformed JSON and oversized bodies with 4xx, not a crash', async () => {
+    const malformed = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
+    expect(malformed.status).toBe(400);
+    const huge = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ seen { authorization } } # ${'x'.repeat(5000)}` }),
+    });
+    expect(huge.status).toBe(413);
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+  });
+
+  it('should answer /health and /ready', async () => {
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready' });
+  });
+
+  it('should offer Apollo Sandbox in development and allow Studio by CORS', async () => {
+    const root = await fetch(`${base}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    const page = await fetch(router.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/sandbox/i);
+
+    const preflight = await fetch(router.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://studio.apollographql.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, authorization',
+      },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://studio.apollographql.com');
+    const other = await fetch(router.url, { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('should pick up a changed supergraph file without a restart', async () => {
+    const before = await postGraphQL(router.url, '{ added }');
+    expect(before.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    writeSupergraph(dir, 'http://127.0.0.1:9/graphql', 'added: String');
+    let answer: unknown;
+    for (let i = 0; i < 50 && answer === undefined; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      const after = await postGraphQL(router.url, '{ added }');
+      answer = (after.body.data as { added?: string } | undefined)?.added;
+    }
+    expect(answer).toBe('new field');
+  });
+});
+
+describe('router in production', () => {
+  it('should disable introspection and the landing page', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'router-prod-'));
+    const echo = await startEchoSubgraph();
+    const router = await startRouter(
+      loadConfig({
+        NODE_ENV: 'production',
+        PORT: '0',
+        SUPERGRAPH_PATH: writeSupergraph(dir, echo.url),
+        JWT_SECRET: SECRET,
+      }),
+      logger,
+    );
+    try {
+      const introspection = await postGraphQL(router.url, '{ __schema { queryType { name } } }');
+      expect(introspection.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      const page = await fetch(router.url, { headers: { accept: 'text/html' } });
+      expect(await page.text()).not.toMatch(/sandbox/i);
+      const root = await fetch(`http://127.0.0.1:${router.port}/`, { redirect: 'manual' });
+      expect(root.status).toBe(404);
+      const preflight = await fetch(router.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await router.stop();
+      await echo.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should refuse to start without JWT_SECRET', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('JWT_SECRET must be set');
+  });
+});
