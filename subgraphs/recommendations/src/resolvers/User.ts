@@ -1,0 +1,26 @@
+import { assertSelf } from '@fitness/auth';
+import { badUserInput } from '@fitness/server-kit';
+import type { UserResolvers } from '../__generated__/resolvers-types.js';
+
+/** Bounds of `first`: the engine never produces more than a handful anyway. */
+const MAX_FIRST = 20;
+
+export const User: UserResolvers = {
+  // Nothing to load: the router sends recentTraining (from workouts, by @requires)
+  // in the representation itself. A bare `{ __typename, id }` means "no training known".
+  __resolveReference: (ref) => ({
+    id: ref.id,
+    recentTraining: 'recentTraining' in ref ? (ref.recentTraining ?? null) : null,
+  }),
+  // Self only: UNAUTHENTICATED when anonymous, FORBIDDEN for another user.
+  recommendations: (user, { first }, { viewer, dataSources }) => {
+    assertSelf(viewer, user.id);
+    // An explicit `first: null` overrides the SDL default, hence the null check too.
+    if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
+      throw badUserInput(`first must be between 1 and ${MAX_FIRST}.`, { argument: 'first' });
+    }
+    // Null when workouts refused or failed to provide the training: nothing to advise on.
+    if (!user.recentTraining) return null;
+    return dataSources.recommendations.forUser(user.id, user.recentTraining, first);
+  },
+};

@@ -1,0 +1,5 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { DateTime } from './DateTime.js';
+import { User } from './User.js';
+
+export const resolvers: Resolvers = { DateTime, User };

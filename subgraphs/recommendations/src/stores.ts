@@ -1,0 +1,61 @@
+import type { Logger } from '@fitness/server-kit';
+import { Redis } from 'ioredis';
+import { MemoryRecommendationCache } from './datasources/MemoryRecommendationCache.js';
+import type { RecommendationCache } from './datasources/RecommendationCache.js';
+import { RedisRecommendationCache } from './datasources/RedisRecommendationCache.js';
+
+export interface RecommendationsStores {
+  cache: RecommendationCache;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * An ioredis client tuned for a cache that must never slow a request down: no
+ * offline queue and one attempt per command, so during an outage a command fails
+ * at once and the advice is computed uncached; reconnection carries on in the
+ * background with capped backoff. State changes are logged once, not per retry.
+ */
+export function createRedisClient(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+  });
+  let down = false;
+  redis.on('ready', () => {
+    if (down) logger.info('redis connection restored');
+    down = false;
+  });
+  // Without a listener ioredis prints every failed reconnect to stderr.
+  redis.on('error', (err) => {
+    if (!down) logger.warn({ err }, 'redis unavailable, serving recommendations without cache');
+    down = true;
+  });
+  return redis;
+}
+
+/**
+ * Redis when REDIS_URL is set, else the in-process cache. Start-up does not wait
+ * for Redis: the field works without it, and /ready reports whether it answers.
+ */
+export async function openStores(
+  config: { redisUrl: string | undefined; cacheTtlSeconds: number },
+  logger: Logger,
+): Promise<RecommendationsStores> {
+  if (!config.redisUrl) {
+    logger.warn(
+      'REDIS_URL is unset: caching recommendations in process (single-instance mode, not shared between replicas)',
+    );
+    const cache = new MemoryRecommendationCache({ ttlSeconds: config.cacheTtlSeconds });
+    return { cache, ready: () => cache.ping(), close: () => cache.close() };
+  }
+  const redis = createRedisClient(config.redisUrl, logger);
+  // A failed first attempt is already logged by the error listener; retries go on.
+  await redis.connect().catch(() => undefined);
+  const cache = new RedisRecommendationCache(redis, { ttlSeconds: config.cacheTtlSeconds });
+  return { cache, ready: () => cache.ping(), close: () => cache.close() };
+}
