@@ -41,11 +41,14 @@ async function startEchoSubgraph() {
       typeDefs: parse(sdl('added: String')),
       resolvers: {
         Query: {
-          seen: (_: unknown, __: unknown, ctx: { headers: IncomingHttpHeaders }) => ({
-            authorization: ctx.headers.authorization ?? null,
-            internal: (ctx.headers['x-internal-user-id'] as string | undefined) ?? null,
-            requestId: (ctx.headers['x-request-id'] as string | undefined) ?? null,
-          }),
+          seen: (_: unknown, __: unknown, ctx: unknown) => {
+            const { headers } = ctx as { headers: IncomingHttpHeaders };
+            return {
+              authorization: headers.authorization ?? null,
+              internal: (headers['x-internal-user-id'] as string | undefined) ?? null,
+              requestId: (headers['x-request-id'] as string | undefined) ?? null,
+            };
+          },
           boom: () => {
             throw new Error('connection to db at 10.0.0.5 failed: password=hunter2');
           },

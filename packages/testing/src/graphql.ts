@@ -1,4 +1,5 @@
-import type { GraphQLFormattedError } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { type GraphQLFormattedError, print } from 'graphql';
 
 /** The single-result shape of an operation, asserted instead of cast. */
 export interface SingleResult<TData = Record<string, unknown>> {
@@ -35,3 +36,18 @@ export async function postGraphQL<TData = Record<string, unknown>>(
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Sends a typed document (from @fitness/client) and returns a typed result. */
+export async function execute<TData, TVariables>(
+  url: string,
+  document: TypedDocumentNode<TData, TVariables>,
+  variables: TVariables,
+  token?: string,
+): Promise<{ status: number; body: SingleResult<TData> }> {
+  return postGraphQL<TData>(
+    url,
+    print(document),
+    (variables ?? {}) as Record<string, unknown>,
+    token ? bearer(token) : {},
+  );
+}

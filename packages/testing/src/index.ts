@@ -1,3 +1,10 @@
 export { type PgEngine, pgEngines, type TestDatabase } from './databases.js';
-export { assertSingleResult, bearer, errorCodes, postGraphQL, type SingleResult } from './graphql.js';
+export {
+  assertSingleResult,
+  bearer,
+  errorCodes,
+  execute,
+  postGraphQL,
+  type SingleResult,
+} from './graphql.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';

@@ -1,0 +1,213 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  DashboardDocument,
+  ExercisesDocument,
+  LogWorkoutDocument,
+  MeDocument,
+  PlansDocument,
+  SignInDocument,
+  SignUpDocument,
+  UserByHandleDocument,
+} from '@fitness/client';
+import { bearer, createTestDatabase, execute, postGraphQL, realService } from '@fitness/testing';
+import { type Stack, startStack } from '@fitness/tooling';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The whole supergraph as it runs in production: four subgraph processes and the
+ * router, real HTTP between them, real PostgreSQL for payments and real Redis for
+ * recommendations (embedded TimescaleDB for workouts; MongoDB when MONGODB_URL is set).
+ */
+describe('supergraph end to end', () => {
+  let stack: Stack;
+  let dropPayments: (() => Promise<void>) | undefined;
+  let url: string;
+  const suffix = randomBytes(3).toString('hex');
+
+  beforeAll(async () => {
+    const postgres = realService('postgres', 'e2e payments database');
+    const redis = realService('redis', 'e2e recommendations cache');
+    const payments = postgres ? await createTestDatabase(postgres) : undefined;
+    dropPayments = payments?.drop;
+    stack = await startStack({
+      ports: 'free',
+      output: 'capture',
+      env: {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: randomBytes(32).toString('hex'),
+        APOLLO_TELEMETRY_DISABLED: 'true',
+      },
+      serviceEnv: {
+        payments: payments ? { PAYMENTS_DATABASE_URL: payments.url } : { PAYMENTS_DATA_DIR: 'memory://' },
+        workouts: { WORKOUTS_DATA_DIR: 'memory://' },
+        recommendations: { REDIS_URL: redis },
+        users: { MONGODB_URL: process.env.MONGODB_URL },
+      },
+    });
+    url = stack.routerUrl;
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await dropPayments?.();
+  });
+
+  const signUp = async (handle: string) => {
+    const { status, body } = await execute(url, SignUpDocument, {
+      input: {
+        email: `${handle}@example.com`,
+        password: 'correct horse battery',
+        handle,
+        displayName: `${handle} Tester`,
+        region: 'EU',
+      },
+    });
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    return body.data!.signUp;
+  };
+
+  it('should sign up, sign in, log a workout and read one query that spans all four subgraphs', async () => {
+    const alice = await signUp(`alice_${suffix}`);
+    expect(alice.user.email).toBe(`alice_${suffix}@example.com`);
+
+    const wrong = await execute(url, SignInDocument, {
+      input: { email: `alice_${suffix}@example.com`, password: 'wrong password!' },
+    });
+    expect(wrong.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const signedIn = await execute(url, SignInDocument, {
+      input: { email: `ALICE_${suffix}@example.com`, password: 'correct horse battery' },
+    });
+    expect(signedIn.body.errors).toBeUndefined();
+    const token = signedIn.body.data!.signIn.token;
+
+    const me = await execute(url, MeDocument, {}, token);
+    expect(me.body.data?.me).toMatchObject({ id: alice.user.id, region: 'EU', followersCount: 0 });
+
+    const catalogue = await execute(url, ExercisesDocument, { muscleGroup: 'CHEST' });
+    const bench = catalogue.body.data!.exercises[0]!;
+    expect(bench.muscleGroup).toBe('CHEST');
+
+    const workoutId = randomUUID();
+    const logged = await execute(
+      url,
+      LogWorkoutDocument,
+      {
+        input: {
+          id: workoutId,
+          sport: 'STRENGTH',
+          title: 'Push day',
+          startedAt: new Date(Date.now() - 3600_000).toISOString(),
+          durationSec: 3600,
+          sets: [
+            { exerciseId: bench.id, reps: 10, weightKg: 60 },
+            { exerciseId: bench.id, reps: 8, weightKg: 70 },
+          ],
+        },
+      },
+      token,
+    );
+    expect(logged.body.errors).toBeUndefined();
+    expect(logged.body.data!.logWorkout).toMatchObject({
+      id: workoutId,
+      volumeKg: 1160,
+      user: { id: alice.user.id, handle: `alice_${suffix}` },
+    });
+    expect(logged.body.data!.logWorkout.sets[0]!.exercise.name).toBe(bench.name);
+
+    const dashboard = await execute(url, DashboardDocument, {}, token);
+    expect(dashboard.body.errors).toBeUndefined();
+    const data = dashboard.body.data!;
+    expect(data.me?.handle).toBe(`alice_${suffix}`); // users
+    expect(data.me?.workouts?.edges.map((e) => e.node.id)).toEqual([workoutId]); // workouts
+    expect(data.me?.isPremium).toBe(false); // payments
+    expect(data.plans.length).toBeGreaterThan(0); // payments
+    expect(data.me?.recommendations?.length).toBeGreaterThan(0); // recommendations, from workouts' data
+    // Chest was trained an hour ago: no advice to train it.
+    expect(
+      data.me?.recommendations?.some((r) => r.id.includes('CHEST') && r.kind === 'TRAIN_MUSCLE_GROUP'),
+    ).toBe(false);
+  });
+
+  it("should keep another user's self-only fields out of reach", async () => {
+    const bob = await signUp(`bob_${suffix}`);
+    const carol = await signUp(`carol_${suffix}`);
+    const { body } = await postGraphQL(
+      url,
+      'query ($h: String!) { userByHandle(handle: $h) { handle email workouts { edges { cursor } } recommendations { id } isPremium } }',
+      { h: `bob_${suffix}` },
+      bearer(carol.token),
+    );
+    expect(body.data?.userByHandle).toMatchObject({
+      handle: `bob_${suffix}`,
+      email: null,
+      workouts: null,
+      recommendations: null,
+      isPremium: false,
+    });
+    const codes = (body.errors ?? []).map((e) => e.extensions?.code);
+    expect(codes.length).toBeGreaterThanOrEqual(3);
+    expect(codes.every((c) => c === 'FORBIDDEN')).toBe(true);
+    const publicProfile = await execute(url, UserByHandleDocument, { handle: bob.user.handle.toUpperCase() });
+    expect(publicProfile.body.data?.userByHandle?.id).toBe(bob.user.id);
+  });
+
+  it('should answer bad input with contract codes, never a 500 or a stack trace', async () => {
+    const dave = await signUp(`dave_${suffix}`);
+    const cases = [
+      await execute(url, SignUpDocument, {
+        input: { email: 'not-an-email', password: 'long enough pw', handle: `x_${suffix}`, displayName: 'X' },
+      }),
+      await execute(url, SignUpDocument, {
+        input: {
+          email: `eve_${suffix}@example.com`,
+          password: 'short',
+          handle: `eve_${suffix}`,
+          displayName: 'Eve',
+        },
+      }),
+      await execute(url, SignUpDocument, {
+        input: {
+          email: `dave_${suffix}@example.com`,
+          password: 'long enough pw',
+          handle: `dave2_${suffix}`,
+          displayName: 'Dup',
+        },
+      }),
+      await execute(
+        url,
+        LogWorkoutDocument,
+        { input: { id: 'not-a-uuid', sport: 'RUN', startedAt: new Date().toISOString(), durationSec: 60 } },
+        dave.token,
+      ),
+      await execute(
+        url,
+        LogWorkoutDocument,
+        { input: { id: randomUUID(), sport: 'RUN', startedAt: new Date().toISOString(), durationSec: 0 } },
+        dave.token,
+      ),
+      await execute(url, LogWorkoutDocument, {
+        input: { id: randomUUID(), sport: 'RUN', startedAt: new Date().toISOString(), durationSec: 60 },
+      }),
+    ];
+    expect(cases.map((c) => c.body.errors?.[0]?.extensions?.code)).toEqual([
+      'BAD_USER_INPUT',
+      'BAD_USER_INPUT',
+      'CONFLICT',
+      'BAD_USER_INPUT',
+      'BAD_USER_INPUT',
+      'UNAUTHENTICATED',
+    ]);
+    for (const c of cases) {
+      expect(c.status).toBeLessThan(500);
+      expect(JSON.stringify(c.body)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
+    }
+  });
+
+  it('should refuse a forged token at the router with 401', async () => {
+    const { status, body } = await execute(url, PlansDocument, {}, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.');
+    expect(status).toBe(401);
+    expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
