@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './models.js';
+import { DuplicateError, type EdgeChange, isUserId, type UsersStore } from './UsersStore.js';
+
+interface StoredUser {
+  user: UserRecord;
+  passwordHash: string;
+}
+
+/** An ObjectId-shaped id (4 bytes of seconds, 8 random), so both adapters accept the same ids. */
+function newId(): string {
+  const seconds = Buffer.alloc(4);
+  seconds.writeUInt32BE(Math.floor(Date.now() / 1000));
+  return Buffer.concat([seconds, randomBytes(8)]).toString('hex');
+}
+
+/**
+ * The in-process fallback when no mongod can be had: one instance, nothing kept
+ * across restarts. Every method does all its reads and writes before its first
+ * await, so each is atomic on Node's single thread; that is what makes its
+ * uniqueness and follow counts exact under concurrent requests, as Mongo's
+ * unique indexes do for {@link MongoUsersStore}.
+ */
+export class MemoryUsersStore implements UsersStore {
+  private readonly users = new Map<string, StoredUser>();
+  private readonly idByEmail = new Map<string, string>();
+  private readonly idByHandle = new Map<string, string>();
+  /** `${followerId}>${followeeId}` */
+  private readonly edges = new Set<string>();
+
+  async createUser(input: NewUser): Promise<UserRecord> {
+    const email = input.email.toLowerCase();
+    const handle = input.handle.toLowerCase();
+    if (this.idByEmail.has(email)) throw new DuplicateError('email');
+    if (this.idByHandle.has(handle)) throw new DuplicateError('handle');
+    const user: UserRecord = {
+      id: newId(),
+      email,
+      handle,
+      displayName: input.displayName,
+      avatarUrl: null,
+      region: input.region,
+      createdAt: new Date(),
+      followersCount: 0,
+      followingCount: 0,
+    };
+    this.users.set(user.id, { user, passwordHash: input.passwordHash });
+    this.idByEmail.set(email, user.id);
+    this.idByHandle.set(handle, user.id);
+    return { ...user };
+  }
+
+  async findByEmail(email: string): Promise<UserCredentials | null> {
+    const stored = this.byId(this.idByEmail.get(email.toLowerCase()));
+    return stored ? { user: { ...stored.user }, passwordHash: stored.passwordHash } : null;
+  }
+
+  async usersByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    return ids.map((id) => {
+      const stored = this.byId(id);
+      return stored ? { ...stored.user } : null;
+    });
+  }
+
+  async findByHandle(handle: string): Promise<UserRecord | null> {
+    const stored = this.byId(this.idByHandle.get(handle.toLowerCase()));
+    return stored ? { ...stored.user } : null;
+  }
+
+  async updateProfile(id: string, patch: ProfilePatch): Promise<UserRecord | null> {
+    const stored = this.byId(id);
+    if (!stored) return null;
+    if (patch.displayName !== undefined) stored.user.displayName = patch.displayName;
+    if (patch.avatarUrl !== undefined) stored.user.avatarUrl = patch.avatarUrl;
+    return { ...stored.user };
+  }
+
+  async follow(followerId: string, followeeId: string): Promise<EdgeChange> {
+    const follower = this.byId(followerId);
+    const followee = this.byId(followeeId);
+    if (!follower || !followee) return 'unknown-user';
+    const edge = `${follower.user.id}>${followee.user.id}`;
+    if (this.edges.has(edge)) return 'unchanged';
+    this.edges.add(edge);
+    follower.user.followingCount += 1;
+    followee.user.followersCount += 1;
+    return 'changed';
+  }
+
+  async unfollow(followerId: string, followeeId: string): Promise<EdgeChange> {
+    const follower = this.byId(followerId);
+    const followee = this.byId(followeeId);
+    if (!follower || !followee) return 'unknown-user';
+    if (!this.edges.delete(`${follower.user.id}>${followee.user.id}`)) return 'unchanged';
+    follower.user.followingCount -= 1;
+    followee.user.followersCount -= 1;
+    return 'changed';
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  private byId(id: string | undefined): StoredUser | undefined {
+    return id !== undefined && isUserId(id) ? this.users.get(id.toLowerCase()) : undefined;
+  }
+}

@@ -1,0 +1,205 @@
+import mongoose, { type Connection, type InferSchemaType, type Model, Schema, Types } from 'mongoose';
+import { type NewUser, type ProfilePatch, REGIONS, type UserCredentials, type UserRecord } from './models.js';
+import {
+  DuplicateError,
+  type EdgeChange,
+  isUserId,
+  type UniqueField,
+  type UsersStore,
+} from './UsersStore.js';
+
+/**
+ * Filters on paths a schema does not declare are dropped, not sent: a typo or a
+ * client-shaped key can never widen a query. Set per schema rather than with
+ * `mongoose.set` so that importing this module changes no global state.
+ */
+const schemaOptions = { strictQuery: true } as const;
+
+const userSchema = new Schema(
+  {
+    email: { type: String, required: true, lowercase: true, trim: true, unique: true },
+    /** Stored lowercased so the unique index makes handles unique regardless of case. */
+    handle: { type: String, required: true, lowercase: true, trim: true, unique: true },
+    displayName: { type: String, required: true },
+    avatarUrl: { type: String, default: null },
+    region: { type: String, required: true, enum: REGIONS },
+    /** Never selected unless a query asks for it (sign-in only). */
+    passwordHash: { type: String, required: true, select: false },
+    followersCount: { type: Number, required: true, default: 0 },
+    followingCount: { type: Number, required: true, default: 0 },
+  },
+  { ...schemaOptions, collection: 'users', timestamps: { createdAt: true, updatedAt: false } },
+);
+
+const followSchema = new Schema(
+  {
+    followerId: { type: Schema.Types.ObjectId, required: true, ref: 'User' },
+    followeeId: { type: Schema.Types.ObjectId, required: true, ref: 'User', index: true },
+  },
+  { ...schemaOptions, collection: 'follows', timestamps: { createdAt: true, updatedAt: false } },
+);
+/** One edge per pair: the index, not a read before the insert, is what makes follow idempotent. */
+followSchema.index({ followerId: 1, followeeId: 1 }, { unique: true });
+
+type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId; createdAt: Date };
+
+function toUser(doc: UserDoc): UserRecord {
+  return {
+    id: doc._id.toHexString(),
+    email: doc.email,
+    handle: doc.handle,
+    displayName: doc.displayName,
+    avatarUrl: doc.avatarUrl ?? null,
+    region: doc.region,
+    createdAt: doc.createdAt,
+    followersCount: doc.followersCount,
+    followingCount: doc.followingCount,
+  };
+}
+
+/** An ObjectId for a client-supplied id, or null when it cannot be one (matches nobody). */
+function toObjectId(id: string): Types.ObjectId | null {
+  return isUserId(id) ? new Types.ObjectId(id) : null;
+}
+
+/** E11000 from a unique index: which field it guards, or undefined for any other error. */
+function duplicateKeyField(error: unknown): UniqueField | 'edge' | undefined {
+  if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== 11000) return undefined;
+  const keys = Object.keys((error.keyPattern as Record<string, unknown> | undefined) ?? {});
+  if (keys.includes('email') || /email_1/.test(error.message)) return 'email';
+  if (keys.includes('handle') || /handle_1/.test(error.message)) return 'handle';
+  return 'edge';
+}
+
+/**
+ * The production adapter, on plain mongoose. Uniqueness and follow idempotency
+ * come from unique indexes (E11000), so they hold across any number of replicas.
+ * Build it with {@link MongoUsersStore.open}, which waits for those indexes.
+ */
+export class MongoUsersStore implements UsersStore {
+  private constructor(
+    private readonly connection: Connection,
+    private readonly User: Model<UserDoc>,
+    private readonly Follow: Model<InferSchemaType<typeof followSchema>>,
+  ) {}
+
+  /**
+   * Registers the models on `connection` and builds their indexes before the
+   * first write: without the unique indexes two concurrent sign-ups with one
+   * email would both succeed. The connection should be opened with
+   * `sanitizeFilter: true` (see stores.ts) so nested `$` keys in a filter value
+   * are wrapped in `$eq`; this adapter marks its own operators `trusted`.
+   */
+  static async open(connection: Connection): Promise<MongoUsersStore> {
+    const User = connection.model<UserDoc>('User', userSchema);
+    const Follow = connection.model('Follow', followSchema);
+    await Promise.all([User.createIndexes(), Follow.createIndexes()]);
+    return new MongoUsersStore(connection, User, Follow);
+  }
+
+  async createUser(input: NewUser): Promise<UserRecord> {
+    try {
+      const doc = await this.User.create({ ...input, followersCount: 0, followingCount: 0 });
+      return toUser(doc.toObject());
+    } catch (error) {
+      const field = duplicateKeyField(error);
+      if (field === 'email' || field === 'handle') throw new DuplicateError(field);
+      throw error;
+    }
+  }
+
+  async findByEmail(email: string): Promise<UserCredentials | null> {
+    const doc = await this.User.findOne({ email: String(email).toLowerCase() })
+      .select('+passwordHash')
+      .lean<UserDoc>();
+    return doc ? { user: toUser(doc), passwordHash: doc.passwordHash } : null;
+  }
+
+  async usersByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    const objectIds = ids.map(toObjectId).filter((id): id is Types.ObjectId => id !== null);
+    const docs = objectIds.length
+      ? await this.User.find({ _id: mongoose.trusted({ $in: objectIds }) }).lean<UserDoc[]>()
+      : [];
+    const byId = new Map(docs.map((doc) => [doc._id.toHexString(), toUser(doc)]));
+    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+  }
+
+  async findByHandle(handle: string): Promise<UserRecord | null> {
+    const doc = await this.User.findOne({ handle: String(handle).toLowerCase() }).lean<UserDoc>();
+    return doc ? toUser(doc) : null;
+  }
+
+  async updateProfile(id: string, patch: ProfilePatch): Promise<UserRecord | null> {
+    const _id = toObjectId(id);
+    if (!_id) return null;
+    const $set: ProfilePatch = {};
+    if (patch.displayName !== undefined) $set.displayName = patch.displayName;
+    if (patch.avatarUrl !== undefined) $set.avatarUrl = patch.avatarUrl;
+    const doc = await this.User.findOneAndUpdate(
+      { _id },
+      { $set },
+      { returnDocument: 'after', runValidators: true },
+    ).lean<UserDoc>();
+    return doc ? toUser(doc) : null;
+  }
+
+  async follow(followerId: string, followeeId: string): Promise<EdgeChange> {
+    const pair = await this.existingPair(followerId, followeeId);
+    if (!pair) return 'unknown-user';
+    try {
+      await this.Follow.create({ followerId: pair[0], followeeId: pair[1] });
+    } catch (error) {
+      // The edge exists already (maybe inserted by a concurrent call): nothing to count.
+      if (duplicateKeyField(error) === 'edge') return 'unchanged';
+      throw error;
+    }
+    await this.moveCounts(pair, 1);
+    return 'changed';
+  }
+
+  async unfollow(followerId: string, followeeId: string): Promise<EdgeChange> {
+    const pair = await this.existingPair(followerId, followeeId);
+    if (!pair) return 'unknown-user';
+    // Of concurrent unfollows only one deletes the edge; only that one counts.
+    const { deletedCount } = await this.Follow.deleteOne({ followerId: pair[0], followeeId: pair[1] });
+    if (deletedCount !== 1) return 'unchanged';
+    await this.moveCounts(pair, -1);
+    return 'changed';
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.connection.db?.admin().ping();
+      return this.connection.readyState === mongoose.ConnectionStates.connected;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Both ids cast, when both users exist. */
+  private async existingPair(
+    followerId: string,
+    followeeId: string,
+  ): Promise<[Types.ObjectId, Types.ObjectId] | null> {
+    const follower = toObjectId(followerId);
+    const followee = toObjectId(followeeId);
+    if (!follower || !followee) return null;
+    if (follower.equals(followee)) throw new Error('A user cannot follow themselves.');
+    const found = await this.User.countDocuments({ _id: mongoose.trusted({ $in: [follower, followee] }) });
+    return found === 2 ? [follower, followee] : null;
+  }
+
+  /**
+   * Runs after the edge write, whose unique index decided that this call (and
+   * no concurrent one) changed the edge. Without a transaction a crash between
+   * the two writes leaves the counts one off; they can be recounted from
+   * `follows`. TODO: wrap both in `connection.transaction` once every deployment
+   * runs a replica set (a standalone mongod refuses transactions).
+   */
+  private async moveCounts([follower, followee]: [Types.ObjectId, Types.ObjectId], by: 1 | -1) {
+    await this.User.bulkWrite([
+      { updateOne: { filter: { _id: follower }, update: { $inc: { followingCount: by } } } },
+      { updateOne: { filter: { _id: followee }, update: { $inc: { followersCount: by } } } },
+    ]);
+  }
+}

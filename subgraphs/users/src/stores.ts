@@ -1,0 +1,105 @@
+import type { Logger } from '@fitness/server-kit';
+import { MongoMemoryServer } from 'mongodb-memory-server-core';
+import mongoose from 'mongoose';
+import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
+import { MongoUsersStore } from './datasources/MongoUsersStore.js';
+import type { UsersStore } from './datasources/UsersStore.js';
+
+export interface UsersStores {
+  /** Which adapter serves: 'mongodb', 'mongodb-memory-server' or 'memory'. */
+  kind: 'mongodb' | 'mongodb-memory-server' | 'memory';
+  store: UsersStore;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * How long to wait for an embedded mongod. Getting one means downloading it on
+ * first use, which cannot succeed on a machine without that host; the service
+ * must then fall back quickly rather than hang at start-up.
+ * @default 5_000
+ */
+export const EMBEDDED_MONGO_TIMEOUT_MS = 5_000;
+
+/**
+ * Opens a mongoose connection whose filters are sanitized: a nested object with
+ * `$` keys in a filter value is wrapped in `$eq`, so no client value can become
+ * a query operator. The store marks its own operators with `mongoose.trusted`.
+ */
+export async function connectMongo(url: string, options: { dbName?: string } = {}) {
+  const connection = mongoose.createConnection(url, {
+    sanitizeFilter: true,
+    serverSelectionTimeoutMS: 5_000,
+    appName: 'users',
+    ...options,
+  });
+  return connection.asPromise();
+}
+
+async function startEmbeddedMongo(timeoutMs: number): Promise<MongoMemoryServer> {
+  const starting = MongoMemoryServer.create();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no embedded mongod within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([starting, timeout]);
+  } catch (error) {
+    // A mongod that comes up after we gave up must not outlive us.
+    starting.then((late) => late.stop()).catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function openMongo(
+  url: string,
+  kind: 'mongodb' | 'mongodb-memory-server',
+  stopEmbedded: () => Promise<unknown> = async () => {},
+): Promise<UsersStores> {
+  const connection = await connectMongo(url);
+  try {
+    const store = await MongoUsersStore.open(connection);
+    return {
+      kind,
+      store,
+      ready: () => store.ping(),
+      async close() {
+        await connection.close();
+        await stopEmbedded();
+      },
+    };
+  } catch (error) {
+    await connection.close();
+    await stopEmbedded();
+    throw error;
+  }
+}
+
+/**
+ * MONGODB_URL set: that server, and a failure to reach it fails start-up. Unset:
+ * an embedded mongod if one can be had within `embeddedTimeoutMs`, else the
+ * in-process store, with a loud warning since its data dies with the process
+ * and it cannot be shared by replicas.
+ */
+export async function openStores(
+  config: { mongodbUrl: string | undefined; embeddedTimeoutMs?: number },
+  logger: Logger,
+): Promise<UsersStores> {
+  if (config.mongodbUrl) return openMongo(config.mongodbUrl, 'mongodb');
+  let embedded: MongoMemoryServer;
+  try {
+    embedded = await startEmbeddedMongo(config.embeddedTimeoutMs ?? EMBEDDED_MONGO_TIMEOUT_MS);
+  } catch (err) {
+    logger.warn(
+      { err },
+      'MONGODB_URL is unset and no embedded mongod could be started: using the IN-PROCESS users store. ' +
+        'Accounts are lost on restart and not shared between replicas. Set MONGODB_URL for real use.',
+    );
+    const store = new MemoryUsersStore();
+    return { kind: 'memory', store, ready: () => store.ping(), close: async () => {} };
+  }
+  logger.warn({ uri: embedded.getUri() }, 'MONGODB_URL is unset: using an embedded, throwaway mongod');
+  return openMongo(embedded.getUri(), 'mongodb-memory-server', () => embedded.stop());
+}
