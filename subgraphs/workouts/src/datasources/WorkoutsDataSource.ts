@@ -1,0 +1,83 @@
+import DataLoader from 'dataloader';
+import type { LogWorkoutInput } from '../__generated__/resolvers-types.js';
+import { pageSize, parseWorkoutId, validateLogWorkout } from '../validation.js';
+import type {
+  ExerciseRecord,
+  MuscleGroup,
+  RecentTrainingRecord,
+  WorkoutPage,
+  WorkoutRecord,
+  WorkoutSetRecord,
+} from './models.js';
+import type { WorkoutsStore } from './WorkoutsStore.js';
+
+/** How far back User.recentTraining looks. */
+export const RECENT_TRAINING_DAYS = 28;
+
+/**
+ * Per-request access to workouts data; its loaders are never shared between
+ * requests (nor, therefore, between users). Inputs are validated here, before
+ * anything reaches the store.
+ */
+export class WorkoutsDataSource {
+  private readonly workoutById: DataLoader<string, WorkoutRecord | null>;
+  private readonly setsByWorkoutId: DataLoader<string, WorkoutSetRecord[]>;
+  private readonly exerciseById: DataLoader<string, ExerciseRecord | null>;
+  private readonly recentTrainingByUserId: DataLoader<string, RecentTrainingRecord>;
+  /** One window per request, so every user in a response is measured alike. */
+  private readonly recentSince: Date;
+
+  constructor(
+    private readonly store: WorkoutsStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.workoutById = new DataLoader((ids) => store.workoutsByIds(ids));
+    this.setsByWorkoutId = new DataLoader((ids) => store.setsByWorkoutIds(ids));
+    this.exerciseById = new DataLoader((ids) => store.exercisesByIds(ids));
+    this.recentSince = new Date(now().getTime() - RECENT_TRAINING_DAYS * 24 * 60 * 60 * 1000);
+    this.recentTrainingByUserId = new DataLoader((userIds) =>
+      store.recentTraining(userIds, this.recentSince),
+    );
+  }
+
+  getWorkout(id: string): Promise<WorkoutRecord | null> {
+    return this.workoutById.load(id);
+  }
+
+  setsOf(workoutId: string): Promise<WorkoutSetRecord[]> {
+    return this.setsByWorkoutId.load(workoutId);
+  }
+
+  getExercise(id: string): Promise<ExerciseRecord | null> {
+    return this.exerciseById.load(id);
+  }
+
+  listExercises(muscleGroup?: MuscleGroup | null): Promise<ExerciseRecord[]> {
+    return this.store.listExercises(muscleGroup);
+  }
+
+  listWorkouts(
+    userId: string,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<WorkoutPage> {
+    return this.store.listWorkouts(userId, pageSize(first), after ?? null);
+  }
+
+  recentTraining(userId: string): Promise<RecentTrainingRecord> {
+    return this.recentTrainingByUserId.load(userId);
+  }
+
+  async logWorkout(userId: string, input: LogWorkoutInput): Promise<WorkoutRecord> {
+    const { workout } = await this.store.logWorkout(validateLogWorkout(input, userId, this.now()));
+    this.workoutById.prime(workout.id, workout);
+    return workout;
+  }
+
+  async deleteWorkout(userId: string, id: string): Promise<boolean> {
+    const workoutId = parseWorkoutId(id);
+    const deleted = await this.store.deleteWorkout(workoutId, userId);
+    this.workoutById.clear(workoutId).clear(id);
+    return deleted;
+  }
+}

@@ -1,0 +1,414 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { PgErrorCode, type Pool, type PoolClient, pgErrorCode, withTransaction } from '@fitness/pg-kit';
+import { badUserInput, conflict, forbidden, notFound } from '@fitness/server-kit';
+import { isUuid, volumeOf } from '../validation.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import {
+  type ExerciseRecord,
+  MUSCLE_GROUPS,
+  type MuscleGroup,
+  type NewWorkout,
+  type RecentTrainingRecord,
+  type WorkoutPage,
+  type WorkoutRecord,
+  type WorkoutSetRecord,
+} from './models.js';
+
+/**
+ * The workouts store port. One adapter, on `pg`: TimescaleDB, plain PostgreSQL or
+ * the embedded PGlite. Store failures leave it as contract errors (NOT_FOUND,
+ * CONFLICT, FORBIDDEN, BAD_USER_INPUT); anything else is unexpected and masked.
+ */
+export interface WorkoutsStore {
+  /**
+   * Stores a workout, its sets and a `workouts.logged` outbox row in one
+   * transaction. Idempotent on `workout.id`: the same owner sending the same
+   * content gets the stored workout back (`created: false`) and nothing is written;
+   * other content or another owner is CONFLICT.
+   */
+  logWorkout(workout: NewWorkout): Promise<{ workout: WorkoutRecord; created: boolean }>;
+  /**
+   * Deletes the owner's workout and writes a `workouts.deleted` outbox row. False
+   * when there is no such workout; FORBIDDEN when it belongs to someone else.
+   */
+  deleteWorkout(id: string, userId: string): Promise<boolean>;
+  /** Workouts by id, in key order; null where there is none. */
+  workoutsByIds(ids: readonly string[]): Promise<(WorkoutRecord | null)[]>;
+  /** A user's workouts newest first, `first` of them after the cursor `after`. */
+  listWorkouts(userId: string, first: number, after: string | null): Promise<WorkoutPage>;
+  /** The sets of each workout, in key order, each list by position. */
+  setsByWorkoutIds(workoutIds: readonly string[]): Promise<WorkoutSetRecord[][]>;
+  exercisesByIds(ids: readonly string[]): Promise<(ExerciseRecord | null)[]>;
+  /** The catalogue (of one muscle group when given), by name. */
+  listExercises(muscleGroup?: MuscleGroup | null): Promise<ExerciseRecord[]>;
+  /** Per user (in key order): workouts and per-muscle-group training since `since`. */
+  recentTraining(userIds: readonly string[], since: Date): Promise<RecentTrainingRecord[]>;
+}
+
+/**
+ * What a retry is compared with: every field the client sent except the id. Dates
+ * are hashed as instants, so "+02:00" and "Z" spellings of one time are equal.
+ */
+export function contentHash(w: NewWorkout): string {
+  const canonical = JSON.stringify([
+    w.sport,
+    w.title,
+    w.startedAt.toISOString(),
+    w.durationSec,
+    w.distanceM,
+    w.calories,
+    w.sets.map((s) => [s.exerciseId, s.reps, s.weightKg, s.durationSec, s.distanceM]),
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+interface WorkoutRow {
+  id: string;
+  user_id: string;
+  sport: WorkoutRecord['sport'];
+  title: string | null;
+  started_at: Date;
+  duration_sec: number;
+  distance_m: number | null;
+  calories: number | null;
+  volume_kg: number;
+  created_at: Date;
+}
+
+const WORKOUT_COLUMNS =
+  'id, user_id, sport, title, started_at, duration_sec, distance_m, calories, volume_kg, created_at';
+
+const toWorkout = (r: WorkoutRow): WorkoutRecord => ({
+  id: r.id,
+  userId: r.user_id,
+  sport: r.sport,
+  title: r.title,
+  startedAt: r.started_at,
+  durationSec: r.duration_sec,
+  distanceM: r.distance_m,
+  calories: r.calories,
+  volumeKg: r.volume_kg,
+  createdAt: r.created_at,
+});
+
+interface SetRow {
+  workout_id: string;
+  position: number;
+  exercise_id: string;
+  reps: number | null;
+  weight_kg: number | null;
+  duration_sec: number | null;
+  distance_m: number | null;
+}
+
+const toSet = (r: SetRow): WorkoutSetRecord => ({
+  workoutId: r.workout_id,
+  position: r.position,
+  exerciseId: r.exercise_id,
+  reps: r.reps,
+  weightKg: r.weight_kg,
+  durationSec: r.duration_sec,
+  distanceM: r.distance_m,
+});
+
+interface ExerciseRow {
+  id: string;
+  name: string;
+  muscle_group: MuscleGroup;
+}
+
+const toExercise = (r: ExerciseRow): ExerciseRecord => ({
+  id: r.id,
+  name: r.name,
+  muscleGroup: r.muscle_group,
+});
+
+/** Maps driver errors that carry meaning for a client; everything else passes through. */
+function translate(error: unknown): unknown {
+  switch (pgErrorCode(error)) {
+    // Only exercise ids are client-chosen foreign keys (the exercise check before the
+    // insert names the id; this covers an exercise removed meanwhile).
+    case PgErrorCode.FOREIGN_KEY_VIOLATION:
+      return notFound('Unknown exercise.');
+    case PgErrorCode.CHECK_VIOLATION:
+      return badUserInput('The workout has a value out of range.');
+    case PgErrorCode.INVALID_TEXT_REPRESENTATION:
+      return badUserInput('The workout has a malformed value.');
+    default:
+      return error;
+  }
+}
+
+const outboxPayload = (eventId: string, w: WorkoutRecord) => ({
+  eventId,
+  userId: w.userId,
+  workoutId: w.id,
+  startedAt: w.startedAt.toISOString(),
+  totals: {
+    durationSec: w.durationSec,
+    volumeKg: w.volumeKg,
+    distanceM: w.distanceM ?? 0,
+    calories: w.calories ?? 0,
+  },
+});
+
+export class PgWorkoutsStore implements WorkoutsStore {
+  constructor(private readonly pool: Pool) {}
+
+  async logWorkout(workout: NewWorkout): Promise<{ workout: WorkoutRecord; created: boolean }> {
+    const hash = contentHash(workout);
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        await this.assertExercisesExist(client, workout);
+        // The registry's primary key decides who logged this id first. Concurrent
+        // retries block here until the first transaction ends, then see its row;
+        // never check-then-insert, which two retries would both pass.
+        const inserted = await client.query(
+          `INSERT INTO workout_ids (id, user_id, content_hash, started_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO NOTHING`,
+          [workout.id, workout.userId, hash, workout.startedAt],
+        );
+        if (inserted.rowCount === 0)
+          return { workout: await this.existing(client, workout, hash), created: false };
+        const stored = await this.insertWorkout(client, workout, hash);
+        const eventId = randomUUID();
+        await client.query('INSERT INTO outbox (id, topic, payload) VALUES ($1, $2, $3)', [
+          eventId,
+          'workouts.logged',
+          JSON.stringify(outboxPayload(eventId, stored)),
+        ]);
+        return { workout: stored, created: true };
+      });
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  private async assertExercisesExist(client: PoolClient, workout: NewWorkout): Promise<void> {
+    const ids = [...new Set(workout.sets.map((s) => s.exerciseId))];
+    if (ids.length === 0) return;
+    const { rows } = await client.query<{ id: string }>(
+      'SELECT id FROM exercises WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    const known = new Set(rows.map((r) => r.id));
+    const unknown = ids.find((id) => !known.has(id));
+    if (unknown !== undefined) throw notFound(`Unknown exercise: ${unknown}`, { exerciseId: unknown });
+  }
+
+  /** The stored workout for a retry of an id that is already registered. */
+  private async existing(client: PoolClient, workout: NewWorkout, hash: string): Promise<WorkoutRecord> {
+    const { rows } = await client.query<{ user_id: string; content_hash: string; deleted: boolean }>(
+      'SELECT user_id, content_hash, deleted_at IS NOT NULL AS deleted FROM workout_ids WHERE id = $1',
+      [workout.id],
+    );
+    const registered = rows[0];
+    // Same message for "another owner" and "other content": an id must not tell
+    // one user whether another user's workout exists.
+    const taken = () => conflict(`Workout id ${workout.id} was already used for another workout.`);
+    if (!registered || registered.user_id !== workout.userId) throw taken();
+    if (registered.deleted) throw conflict(`Workout ${workout.id} was deleted; log it with a new id.`);
+    if (registered.content_hash !== hash) throw taken();
+    const stored = await client.query<WorkoutRow>(`SELECT ${WORKOUT_COLUMNS} FROM workouts WHERE id = $1`, [
+      workout.id,
+    ]);
+    if (!stored.rows[0]) throw new Error(`Workout ${workout.id} is registered but has no row.`);
+    return toWorkout(stored.rows[0]);
+  }
+
+  private async insertWorkout(client: PoolClient, w: NewWorkout, hash: string): Promise<WorkoutRecord> {
+    const { rows } = await client.query<WorkoutRow>(
+      `INSERT INTO workouts
+         (id, user_id, sport, title, started_at, duration_sec, distance_m, calories, volume_kg, content_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       RETURNING ${WORKOUT_COLUMNS}`,
+      [
+        w.id,
+        w.userId,
+        w.sport,
+        w.title,
+        w.startedAt,
+        w.durationSec,
+        w.distanceM,
+        w.calories,
+        volumeOf(w.sets),
+        hash,
+      ],
+    );
+    if (w.sets.length > 0) {
+      // One statement for all sets (up to 200): arrays unnested server-side keep
+      // the SQL parameterized and the round trips constant.
+      await client.query(
+        `INSERT INTO workout_sets
+           (workout_id, position, user_id, started_at, exercise_id, reps, weight_kg, duration_sec, distance_m)
+         SELECT $1, s.position - 1, $2, $3, s.exercise_id, s.reps, s.weight_kg, s.duration_sec, s.distance_m
+           FROM unnest($4::text[], $5::int[], $6::float8[], $7::int[], $8::float8[])
+                WITH ORDINALITY AS s (exercise_id, reps, weight_kg, duration_sec, distance_m, position)`,
+        [
+          w.id,
+          w.userId,
+          w.startedAt,
+          w.sets.map((s) => s.exerciseId),
+          w.sets.map((s) => s.reps),
+          w.sets.map((s) => s.weightKg),
+          w.sets.map((s) => s.durationSec),
+          w.sets.map((s) => s.distanceM),
+        ],
+      );
+    }
+    return toWorkout(rows[0]!);
+  }
+
+  async deleteWorkout(id: string, userId: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        // FOR UPDATE: a concurrent delete of the same id waits and then sees the tombstone.
+        const { rows } = await client.query<{ user_id: string; started_at: Date }>(
+          'SELECT user_id, started_at FROM workout_ids WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+          [id],
+        );
+        const registered = rows[0];
+        if (!registered) return false;
+        if (registered.user_id !== userId) throw forbidden();
+        // started_at lets TimescaleDB touch only the chunk that holds the workout.
+        const deleted = await client.query<WorkoutRow>(
+          `DELETE FROM workouts WHERE id = $1 AND started_at = $2 RETURNING ${WORKOUT_COLUMNS}`,
+          [id, registered.started_at],
+        );
+        await client.query('DELETE FROM workout_sets WHERE workout_id = $1 AND started_at = $2', [
+          id,
+          registered.started_at,
+        ]);
+        // The registry row stays as a tombstone so a late logWorkout retry cannot bring it back.
+        await client.query('UPDATE workout_ids SET deleted_at = now() WHERE id = $1', [id]);
+        const workout = deleted.rows[0];
+        if (workout) {
+          const eventId = randomUUID();
+          await client.query('INSERT INTO outbox (id, topic, payload) VALUES ($1, $2, $3)', [
+            eventId,
+            'workouts.deleted',
+            JSON.stringify(outboxPayload(eventId, toWorkout(workout))),
+          ]);
+        }
+        return true;
+      });
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async workoutsByIds(ids: readonly string[]): Promise<(WorkoutRecord | null)[]> {
+    // A non-UUID can name no workout; filtering keeps the uuid[] cast from failing.
+    const keys = ids.filter(isUuid).map((id) => id.toLowerCase());
+    const { rows } = keys.length
+      ? await this.pool.query<WorkoutRow>(
+          `SELECT ${WORKOUT_COLUMNS} FROM workouts WHERE id = ANY($1::uuid[])`,
+          [keys],
+        )
+      : { rows: [] };
+    const byId = new Map(rows.map((r) => [r.id, toWorkout(r)]));
+    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+  }
+
+  async listWorkouts(userId: string, first: number, after: string | null): Promise<WorkoutPage> {
+    const key = after === null ? null : decodeCursor(after);
+    // One row more than asked tells whether there is a next page.
+    const { rows } = key
+      ? await this.pool.query<WorkoutRow>(
+          `SELECT ${WORKOUT_COLUMNS} FROM workouts
+            WHERE user_id = $1 AND (started_at, id) < ($2::timestamptz, $3::uuid)
+            ORDER BY started_at DESC, id DESC LIMIT $4`,
+          [userId, key.startedAt, key.id, first + 1],
+        )
+      : await this.pool.query<WorkoutRow>(
+          `SELECT ${WORKOUT_COLUMNS} FROM workouts WHERE user_id = $1
+            ORDER BY started_at DESC, id DESC LIMIT $2`,
+          [userId, first + 1],
+        );
+    const edges = rows.slice(0, first).map((r) => {
+      const node = toWorkout(r);
+      return { cursor: encodeCursor(node), node };
+    });
+    return {
+      edges,
+      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+    };
+  }
+
+  async setsByWorkoutIds(workoutIds: readonly string[]): Promise<WorkoutSetRecord[][]> {
+    const keys = workoutIds.filter(isUuid).map((id) => id.toLowerCase());
+    const { rows } = keys.length
+      ? await this.pool.query<SetRow>(
+          `SELECT workout_id, position, exercise_id, reps, weight_kg, duration_sec, distance_m
+             FROM workout_sets WHERE workout_id = ANY($1::uuid[]) ORDER BY workout_id, position`,
+          [keys],
+        )
+      : { rows: [] };
+    const byWorkout = new Map<string, WorkoutSetRecord[]>();
+    for (const row of rows) {
+      const list = byWorkout.get(row.workout_id) ?? [];
+      list.push(toSet(row));
+      byWorkout.set(row.workout_id, list);
+    }
+    return workoutIds.map((id) => byWorkout.get(id.toLowerCase()) ?? []);
+  }
+
+  async exercisesByIds(ids: readonly string[]): Promise<(ExerciseRecord | null)[]> {
+    const { rows } = await this.pool.query<ExerciseRow>(
+      'SELECT id, name, muscle_group FROM exercises WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, toExercise(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async listExercises(muscleGroup?: MuscleGroup | null): Promise<ExerciseRecord[]> {
+    const { rows } = await this.pool.query<ExerciseRow>(
+      `SELECT id, name, muscle_group FROM exercises
+        WHERE $1::text IS NULL OR muscle_group = $1 ORDER BY name, id`,
+      [muscleGroup ?? null],
+    );
+    return rows.map(toExercise);
+  }
+
+  async recentTraining(userIds: readonly string[], since: Date): Promise<RecentTrainingRecord[]> {
+    const [workouts, groups] = await Promise.all([
+      this.pool.query<{ user_id: string; workouts: number }>(
+        `SELECT user_id, count(*)::int AS workouts FROM workouts
+          WHERE user_id = ANY($1::text[]) AND started_at >= $2 GROUP BY user_id`,
+        [userIds, since],
+      ),
+      this.pool.query<{
+        user_id: string;
+        muscle_group: MuscleGroup;
+        sets: number;
+        volume_kg: number;
+        last_trained_at: Date;
+      }>(
+        `SELECT s.user_id, e.muscle_group, count(*)::int AS sets,
+                coalesce(sum(coalesce(s.reps, 0) * coalesce(s.weight_kg, 0)), 0)::float8 AS volume_kg,
+                max(s.started_at) AS last_trained_at
+           FROM workout_sets s JOIN exercises e ON e.id = s.exercise_id
+          WHERE s.user_id = ANY($1::text[]) AND s.started_at >= $2
+          GROUP BY s.user_id, e.muscle_group`,
+        [userIds, since],
+      ),
+    ]);
+    const counts = new Map(workouts.rows.map((r) => [r.user_id, r.workouts]));
+    const trained = new Map(groups.rows.map((r) => [`${r.user_id}\u0000${r.muscle_group}`, r]));
+    return userIds.map((userId) => ({
+      since,
+      workouts: counts.get(userId) ?? 0,
+      muscleGroups: MUSCLE_GROUPS.map((muscleGroup) => {
+        const row = trained.get(`${userId}\u0000${muscleGroup}`);
+        return {
+          muscleGroup,
+          sets: row?.sets ?? 0,
+          volumeKg: row?.volume_kg ?? 0,
+          lastTrainedAt: row?.last_trained_at ?? null,
+        };
+      }),
+    }));
+  }
+}

@@ -1,0 +1,9 @@
+import { requireUser } from '@fitness/auth';
+import type { MutationResolvers } from '../__generated__/resolvers-types.js';
+
+export const Mutation: MutationResolvers = {
+  logWorkout: (_, { input }, { viewer, dataSources }) =>
+    dataSources.workouts.logWorkout(requireUser(viewer), input),
+  deleteWorkout: (_, { id }, { viewer, dataSources }) =>
+    dataSources.workouts.deleteWorkout(requireUser(viewer), id),
+};

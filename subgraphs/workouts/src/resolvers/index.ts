@@ -1,0 +1,10 @@
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { DateTime } from './DateTime.js';
+import { Exercise } from './Exercise.js';
+import { Mutation } from './Mutation.js';
+import { Query } from './Query.js';
+import { User } from './User.js';
+import { Workout } from './Workout.js';
+import { WorkoutSet } from './WorkoutSet.js';
+
+export const resolvers: Resolvers = { DateTime, Query, Mutation, User, Workout, WorkoutSet, Exercise };

@@ -1,0 +1,10 @@
+import { createSubgraphServer, type Logger } from '@fitness/server-kit';
+import type { Context } from './context.js';
+import { resolvers } from './resolvers/index.js';
+
+export const schemaPath = new URL('../schema.graphql', import.meta.url);
+
+/** The workouts subgraph's GraphQL server, not started and not listening. */
+export function createWorkoutsServer(logger: Logger) {
+  return createSubgraphServer<Context>({ schemaPath, resolvers, logger });
+}
