@@ -36,6 +36,9 @@ const KEY_VERSION = 'v1';
  * `since` enters by its UTC day only: workouts derives it from the request time,
  * and hashing it to the millisecond would make every request a miss. Within one
  * day the window length, the only thing the engine reads from it, is the same.
+ *
+ * The clock is not in the key: advice ages ("Last trained 9 days ago") for at most
+ * the TTL before it is recomputed, and `generatedAt` says when it was computed.
  */
 export function cacheKey(userId: string, training: TrainingSnapshot): string {
   const canonical = JSON.stringify([
