@@ -6,17 +6,25 @@ export interface Service {
 }
 
 /**
+ * A signal this soon after the first is the same Ctrl-C delivered twice (the terminal
+ * signals the whole process group, and wrappers such as tsx relay it), not a second
+ * request to hurry.
+ */
+const SAME_SIGNAL_WINDOW_MS = 1_000;
+
+/**
  * Runs a service until SIGINT or SIGTERM, then stops it gracefully. A second
  * signal, or a stop that takes longer than `forceAfterMs`, exits at once.
  */
 export function runUntilSignal(service: Service, logger: Logger, forceAfterMs = 15_000): void {
-  let stopping = false;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
       logger.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    firstSignalAt = Date.now();
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
       logger.error({ forceAfterMs }, 'graceful shutdown timed out, exiting');
