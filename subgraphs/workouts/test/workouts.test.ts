@@ -131,6 +131,80 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
     });
   });
 
+  describe('store contract', () => {
+    const validated = (userId: string, patch: Record<string, unknown> = {}) => {
+      const input = workoutInput(patch);
+      return {
+        id: input.id,
+        userId,
+        sport: 'STRENGTH' as const,
+        title: input.title,
+        startedAt: new Date(input.startedAt),
+        durationSec: input.durationSec,
+        distanceM: null,
+        calories: input.calories,
+        sets: input.sets.map((s) => ({
+          exerciseId: s.exerciseId,
+          reps: s.reps ?? null,
+          weightKg: s.weightKg ?? null,
+          durationSec: s.durationSec ?? null,
+          distanceM: s.distanceM ?? null,
+        })),
+      };
+    };
+
+    it('should report whether logWorkout created the workout', async () => {
+      const workout = validated(newUser());
+      expect((await store.logWorkout(workout)).created).toBe(true);
+      const retry = await store.logWorkout(workout);
+      expect(retry.created).toBe(false);
+      expect(retry.workout).toMatchObject({ id: workout.id, userId: workout.userId, volumeKg: 1012.5 });
+    });
+
+    it('should load workouts and sets in key order, with null or [] for missing and malformed ids', async () => {
+      const userId = newUser();
+      const a = validated(userId);
+      const b = validated(userId, { sets: [{ exerciseId: 'push-up', reps: 20 }] });
+      await store.logWorkout(a);
+      await store.logWorkout(b);
+      const keys = [b.id, 'not-a-uuid', randomUUID(), a.id.toUpperCase(), b.id];
+      expect((await store.workoutsByIds(keys)).map((w) => w?.id ?? null)).toEqual([
+        b.id,
+        null,
+        null,
+        a.id,
+        b.id,
+      ]);
+      const sets = await store.setsByWorkoutIds(keys);
+      expect(sets.map((list) => list.map((s) => s.exerciseId))).toEqual([
+        ['push-up'],
+        [],
+        [],
+        ['barbell-back-squat', 'barbell-back-squat', 'plank'],
+        ['push-up'],
+      ]);
+      expect(sets[3]!.map((s) => s.position)).toEqual([0, 1, 2]);
+    });
+
+    it('should answer recent training for several users in key order', async () => {
+      const [trained, idle] = [newUser(), newUser()];
+      await store.logWorkout(validated(trained));
+      const [forIdle, forTrained] = await store.recentTraining(
+        [idle, trained],
+        new Date(Date.now() - 28 * DAY_MS),
+      );
+      expect(forIdle!.workouts).toBe(0);
+      expect(
+        forIdle!.muscleGroups.every((g) => g.sets === 0 && g.volumeKg === 0 && g.lastTrainedAt === null),
+      ).toBe(true);
+      expect(forTrained!.workouts).toBe(1);
+      expect(forTrained!.muscleGroups.find((g) => g.muscleGroup === 'LEGS')).toMatchObject({
+        sets: 2,
+        volumeKg: 1012.5,
+      });
+    });
+  });
+
   describe('exercises', () => {
     it('should offer at least 60 exercises by name, covering every muscle group', async () => {
       const result = await run('{ exercises { id name muscleGroup } }');
