@@ -10,7 +10,7 @@ const schema = z.object({
   /** Unset: an embedded mongod when one can be obtained, else the in-process store. */
   MONGODB_URL: optionalUrl(),
   /** The region of a sign-up that names none. */
-  DEFAULT_REGION: z.enum(REGIONS as ['EU', 'US', 'APAC']).default('EU'),
+  DEFAULT_REGION: z.enum(REGIONS).default('EU'),
   /** Lifetime of the tokens signUp and signIn issue. @default 604800 (7 days) */
   JWT_TTL_SECONDS: z.coerce
     .number()

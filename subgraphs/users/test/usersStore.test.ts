@@ -163,6 +163,17 @@ describe.each(storeAdapters('users mongo store'))('UsersStore contract on $name'
       expect(await counts(a.id)).toEqual({ followers: 0, following: 0 });
     });
 
+    it('should refuse an edge from a user to themselves', async () => {
+      const a = await store.createUser(newUser());
+      await expect(store.follow(a.id, a.id)).rejects.toThrow('cannot follow themselves');
+      expect(await counts(a.id)).toEqual({ followers: 0, following: 0 });
+    });
+
+    it('should leave a user unchanged on an empty patch', async () => {
+      const a = await store.createUser(newUser());
+      expect(await store.updateProfile(a.id, {})).toEqual(a);
+    });
+
     it('should count 50 concurrent followers exactly', async () => {
       const star = await store.createUser(newUser());
       const fans = await Promise.all(Array.from({ length: 50 }, () => store.createUser(newUser())));

@@ -79,6 +79,7 @@ export class MemoryUsersStore implements UsersStore {
     const follower = this.byId(followerId);
     const followee = this.byId(followeeId);
     if (!follower || !followee) return 'unknown-user';
+    if (follower === followee) throw new Error('A user cannot follow themselves.');
     const edge = `${follower.user.id}>${followee.user.id}`;
     if (this.edges.has(edge)) return 'unchanged';
     this.edges.add(edge);

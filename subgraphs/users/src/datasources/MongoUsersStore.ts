@@ -135,6 +135,7 @@ export class MongoUsersStore implements UsersStore {
     const $set: ProfilePatch = {};
     if (patch.displayName !== undefined) $set.displayName = patch.displayName;
     if (patch.avatarUrl !== undefined) $set.avatarUrl = patch.avatarUrl;
+    if (Object.keys($set).length === 0) return (await this.usersByIds([id]))[0] ?? null;
     const doc = await this.User.findOneAndUpdate(
       { _id },
       { $set },

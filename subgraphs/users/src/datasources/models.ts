@@ -1,7 +1,6 @@
-/** The deployment regions of the client contract. */
-export type Region = 'EU' | 'US' | 'APAC';
-
-export const REGIONS: readonly Region[] = ['EU', 'US', 'APAC'];
+/** The deployment regions of the client contract (enum Region). */
+export const REGIONS = ['EU', 'US', 'APAC'] as const;
+export type Region = (typeof REGIONS)[number];
 
 /**
  * A user as the resolvers see it. It never carries the password hash: only
