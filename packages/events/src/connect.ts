@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { EventBus } from './bus.js';
+import type { EventRegistry } from './envelope.js';
+import { InProcessEventBus } from './inProcessBus.js';
+import { NatsEventBus } from './natsBus.js';
+
+export interface EventBusConfig {
+  /** NATS_URL as read by the service's config.ts; unset = single-instance mode */
+  natsUrl?: string;
+  /** the service name, shown as the NATS client name */
+  service: string;
+  logger: Logger;
+  registry?: EventRegistry;
+}
+
+/**
+ * The bus a service runs on: NATS JetStream when a URL is configured, else the
+ * in-process bus with a loud warning (events then reach only this process).
+ */
+export async function connectEventBus(config: EventBusConfig): Promise<EventBus> {
+  if (config.natsUrl) {
+    return NatsEventBus.connect({
+      url: config.natsUrl,
+      logger: config.logger,
+      name: config.service,
+      ...(config.registry ? { registry: config.registry } : {}),
+    });
+  }
+  config.logger.warn(
+    'NATS_URL unset: using the in-process event bus (single-instance mode); events do not leave this process',
+  );
+  return new InProcessEventBus(config.registry ? { registry: config.registry } : {});
+}
