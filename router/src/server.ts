@@ -43,6 +43,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     gateway,
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
+    // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
+    stopOnTerminationSignals: false,
     formatError: createFormatError(logger),
     logger,
     plugins: [

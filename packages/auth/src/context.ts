@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { forbidden, unauthenticated } from '@fitness/server-kit';
+import { forbidden, invalidCredentials, unauthenticated } from '@fitness/server-kit';
 import { InvalidTokenError, type TokenVerifier } from './tokens.js';
 
 /** Who is calling. `userId` is null for an anonymous caller. */
@@ -13,7 +13,7 @@ export const ANONYMOUS: Viewer = Object.freeze({ userId: null });
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (!authorization) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!match) throw unauthenticated('Authorization header must be "Bearer <token>".');
+  if (!match) throw invalidCredentials('Authorization header must be "Bearer <token>".');
   return match[1];
 }
 
@@ -31,7 +31,7 @@ export async function viewerFromAuthorization(
     const { userId } = await verify(token);
     return { userId };
   } catch (error) {
-    if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
+    if (error instanceof InvalidTokenError) throw invalidCredentials(error.message);
     throw error;
   }
 }

@@ -41,7 +41,14 @@ export const conflict = (message: string, extensions?: Record<string, unknown>) 
   make(ErrorCode.CONFLICT, message, extensions);
 export const forbidden = (message = 'You may only read or change your own data.') =>
   make(ErrorCode.FORBIDDEN, message);
+/** A field or mutation that needs a signed-in user; the response stays HTTP 200. */
 export const unauthenticated = (message = 'You must be signed in.') =>
+  make(ErrorCode.UNAUTHENTICATED, message);
+/**
+ * A credential that was sent but cannot be trusted (bad, expired, foreign token): the
+ * whole request is refused with HTTP 401 before any field runs.
+ */
+export const invalidCredentials = (message: string) =>
   make(ErrorCode.UNAUTHENTICATED, message, { http: { status: 401 } });
 export const rateLimited = (message: string, retryAfterSec: number) =>
   make(ErrorCode.RATE_LIMITED, message, { retryAfterSec });

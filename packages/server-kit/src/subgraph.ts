@@ -36,6 +36,8 @@ export function createSubgraphServer<TContext extends BaseContext>(
     // The router introspects nothing, but `_service` is how composition reads the SDL.
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
+    stopOnTerminationSignals: false,
     formatError: createFormatError(options.logger),
     plugins: [ApolloServerPluginLandingPageDisabled(), ...(options.plugins ?? [])],
     logger: options.logger,

@@ -6,7 +6,7 @@ export const DEMO_USERS = [
   { handle: 'alex', displayName: 'Alex Runner', region: 'EU' },
   { handle: 'sam', displayName: 'Sam Lifts', region: 'US' },
   { handle: 'kim', displayName: 'Kim Rides', region: 'APAC' },
-  { handle: 'jo', displayName: 'Jo Rows', region: 'EU' },
+  { handle: 'jordan', displayName: 'Jordan Rows', region: 'EU' },
   { handle: 'riley', displayName: 'Riley Moves', region: 'US' },
 ] as const;
 
@@ -35,17 +35,20 @@ function stableUuid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-async function signInOrUp(url: string, user: (typeof DEMO_USERS)[number]): Promise<string> {
+async function signInOrUp(
+  url: string,
+  user: (typeof DEMO_USERS)[number],
+): Promise<{ token: string; userId: string }> {
   const email = `${user.handle}@demo.fitness.test`;
-  const signIn = await call<{ signIn: { token: string } }>(
+  const signIn = await call<{ signIn: { token: string; user: { id: string } } }>(
     url,
-    'mutation ($input: SignInInput!) { signIn(input: $input) { token } }',
+    'mutation ($input: SignInInput!) { signIn(input: $input) { token user { id } } }',
     { input: { email, password: DEMO_PASSWORD } },
   );
-  if (signIn.data?.signIn) return signIn.data.signIn.token;
-  const signUp = await call<{ signUp: { token: string } }>(
+  if (signIn.data?.signIn) return { token: signIn.data.signIn.token, userId: signIn.data.signIn.user.id };
+  const signUp = await call<{ signUp: { token: string; user: { id: string } } }>(
     url,
-    'mutation ($input: SignUpInput!) { signUp(input: $input) { token } }',
+    'mutation ($input: SignUpInput!) { signUp(input: $input) { token user { id } } }',
     {
       input: {
         email,
@@ -58,14 +61,14 @@ async function signInOrUp(url: string, user: (typeof DEMO_USERS)[number]): Promi
   );
   if (!signUp.data?.signUp)
     throw new Error(`could not create demo user ${user.handle}: ${signUp.errors?.[0]?.message}`);
-  return signUp.data.signUp.token;
+  return { token: signUp.data.signUp.token, userId: signUp.data.signUp.user.id };
 }
 
 const LOG_WORKOUT = 'mutation ($input: LogWorkoutInput!) { logWorkout(input: $input) { id } }';
 
 /**
  * Creates the demo users and a week of workouts through the router, the way an app
- * would. Safe to run again: users sign in, workouts keep their ids per calendar day.
+ * would. Safe to run again: users sign in, workouts keep their ids per account and calendar day.
  */
 export async function seedDemoData(
   routerUrl: string,
@@ -85,7 +88,9 @@ export async function seedDemoData(
   ];
   let workouts = 0;
   for (const [u, user] of DEMO_USERS.entries()) {
-    const token = await signInOrUp(routerUrl, user);
+    // Ids derive from the account id: an in-process users store starts empty on every
+    // run, and its new accounts must not collide with workouts kept from the last one.
+    const { token, userId } = await signInOrUp(routerUrl, user);
     for (let daysAgo = 6; daysAgo >= 0; daysAgo -= 1) {
       if ((daysAgo + u) % 4 === 3) continue; // a rest day
       const day = new Date(
@@ -97,7 +102,7 @@ export async function seedDemoData(
       const plan = strengthDays[(daysAgo + u) % strengthDays.length] ?? [];
       const input = strength
         ? {
-            id: stableUuid(`${user.handle}:${date}`),
+            id: stableUuid(`${userId}:${date}`),
             sport: 'STRENGTH',
             title: 'Strength session',
             startedAt: day.toISOString(),
@@ -112,7 +117,7 @@ export async function seedDemoData(
             ),
           }
         : {
-            id: stableUuid(`${user.handle}:${date}`),
+            id: stableUuid(`${userId}:${date}`),
             sport: ['RUN', 'RIDE', 'ROW', 'WALK', 'SWIM'][u] ?? 'RUN',
             title: 'Endurance',
             startedAt: day.toISOString(),

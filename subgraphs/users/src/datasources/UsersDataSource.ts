@@ -1,5 +1,12 @@
 import type { IssuedToken } from '@fitness/auth';
-import { badUserInput, conflict, ErrorCode, type Logger, notFound } from '@fitness/server-kit';
+import {
+  badUserInput,
+  conflict,
+  ErrorCode,
+  type Logger,
+  notFound,
+  unauthenticated,
+} from '@fitness/server-kit';
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../passwords.js';
@@ -29,12 +36,10 @@ const DUPLICATE_MESSAGES = {
 } as const;
 
 /**
- * Built without `extensions.http`: a failed sign-in is an ordinary GraphQL result,
- * not a refused request, and a 401 status would make the router replace the
- * message. One message for an unknown email and a wrong password alike.
+ * A failed sign-in is an ordinary GraphQL result (HTTP 200), not a refused request.
+ * One message for an unknown email and a wrong password alike.
  */
-const invalidCredentials = () =>
-  new GraphQLError('Invalid email or password.', { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+const wrongEmailOrPassword = () => unauthenticated('Invalid email or password.');
 
 /**
  * Per-request access to users: validation, password checks, token issuing and
@@ -113,7 +118,7 @@ export class UsersDataSource {
       plausible ? input.password : '',
       credentials?.passwordHash ?? (await dummyPasswordHash()),
     );
-    if (!credentials || !plausible || !matches) throw invalidCredentials();
+    if (!credentials || !plausible || !matches) throw wrongEmailOrPassword();
     return this.authPayload(credentials.user);
   }
 
