@@ -1,14 +1,6 @@
 import type { IssuedToken } from '@fitness/auth';
-import {
-  badUserInput,
-  conflict,
-  ErrorCode,
-  type Logger,
-  notFound,
-  unauthenticated,
-} from '@fitness/server-kit';
+import { badUserInput, conflict, type Logger, notFound, unauthenticated } from '@fitness/server-kit';
 import DataLoader from 'dataloader';
-import { GraphQLError } from 'graphql';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../passwords.js';
 import {
   EMAIL_MAX,
