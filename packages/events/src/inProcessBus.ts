@@ -84,7 +84,7 @@ export class InProcessEventBus implements EventBus {
   // Map keeps insertion order, which is publication order: stop at the first young one.
   private forgetOlderThan(cutoff: number): void {
     for (const [id, at] of this.seen) {
-      if (at >= cutoff) break;
+      if (at > cutoff) break;
       this.seen.delete(id);
     }
   }
