@@ -1,6 +1,7 @@
 import {
   createPool,
   detectEngine,
+  type Engine,
   migrate,
   type Pool,
   pingPool,
@@ -8,6 +9,7 @@ import {
 } from '@fitness/pg-kit';
 import type { Logger } from '@fitness/server-kit';
 import { PgWorkoutsStore } from './datasources/WorkoutsStore.js';
+import { applyStoragePolicies, runPoliciesInProcess, type StoragePolicies } from './policies.js';
 
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
 
@@ -24,7 +26,7 @@ export interface WorkoutsStores {
  * same tables without hypertables, so the service still runs, only slower at scale.
  */
 export async function openStores(
-  config: { databaseUrl: string | undefined; dataDir: string },
+  config: { databaseUrl: string | undefined; dataDir: string; policies: StoragePolicies },
   logger: Logger,
 ): Promise<WorkoutsStores> {
   const embedded = config.databaseUrl
@@ -33,22 +35,27 @@ export async function openStores(
   const url = config.databaseUrl ?? embedded!.url;
   const pool = createPool(url, { applicationName: 'workouts' });
   pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
+  let engine: Engine;
   try {
-    const engine = await detectEngine(pool);
+    engine = await detectEngine(pool);
     if (engine === 'postgres') {
       logger.warn('TimescaleDB is not available: workouts runs on plain PostgreSQL tables');
     }
     await migrate(pool, { dir: migrationsDir, engine, logger });
+    if (engine === 'timescale') await applyStoragePolicies(pool, config.policies, logger);
   } catch (error) {
     await pool.end();
     await embedded?.stop();
     throw error;
   }
+  // Only the embedded engine lacks TimescaleDB's background workers.
+  const jobs = embedded && engine === 'timescale' ? runPoliciesInProcess(pool, logger) : undefined;
   return {
     pool,
-    store: new PgWorkoutsStore(pool),
+    store: new PgWorkoutsStore(pool, engine, logger),
     ready: () => pingPool(pool),
     async close() {
+      await jobs?.stop();
       await pool.end();
       await embedded?.stop();
     },

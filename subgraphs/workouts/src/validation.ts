@@ -1,6 +1,7 @@
 import { badUserInput } from '@fitness/server-kit';
 import type { LogWorkoutInput } from './__generated__/resolvers-types.js';
-import type { NewWorkout, NewWorkoutSet } from './datasources/models.js';
+import { countBuckets, coveringRange } from './buckets.js';
+import type { NewWorkout, NewWorkoutSet, StatsBucketSize } from './datasources/models.js';
 
 /** Limits of a logged workout; they match the CHECK constraints of migration 002. */
 export const LIMITS = {
@@ -14,6 +15,11 @@ export const LIMITS = {
   earliestStart: new Date('2000-01-01T00:00:00.000Z'),
   /** @default 20 (the schema's default for `first`) */
   maxPageSize: 100,
+  /**
+   * Buckets one User.stats call may span: a bit over a year of days, five years
+   * of weeks, ten years of months. Bounds the work and the response of one call.
+   */
+  maxStatsBuckets: { DAY: 400, WEEK: 260, MONTH: 120 },
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -37,15 +43,21 @@ function isCalendarDate(year: number, month: number, day: number): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
-export function parseStartedAt(value: string, now: Date): Date {
+/** A DateTime argument: an ISO-8601 date-time with an offset, on a real calendar day. */
+export function parseDateTime(value: string, field: string): Date {
   const parts = ISO_DATE_TIME.exec(value);
   const millis =
     parts && isCalendarDate(Number(parts[1]), Number(parts[2]), Number(parts[3]))
       ? Date.parse(value)
       : Number.NaN;
   if (Number.isNaN(millis)) {
-    throw badUserInput('startedAt must be an ISO-8601 date-time with an offset.', { field: 'startedAt' });
+    throw badUserInput(`${field} must be an ISO-8601 date-time with an offset.`, { field });
   }
+  return new Date(millis);
+}
+
+export function parseStartedAt(value: string, now: Date): Date {
+  const millis = parseDateTime(value, 'startedAt').getTime();
   if (millis > now.getTime() + LIMITS.maxFutureSkewMs) {
     throw badUserInput('startedAt must not be more than 5 minutes in the future.', { field: 'startedAt' });
   }
@@ -133,4 +145,24 @@ export function pageSize(first: number | null | undefined, fallback = 20): numbe
 /** Sum of reps x weightKg over the sets; a set without reps or weight adds nothing. */
 export function volumeOf(sets: readonly NewWorkoutSet[]): number {
   return sets.reduce((sum, s) => sum + (s.reps ?? 0) * (s.weightKg ?? 0), 0);
+}
+
+/**
+ * Checks a User.stats range and widens it to whole buckets (see buckets.ts):
+ * from < to, and at most {@link LIMITS.maxStatsBuckets} buckets of the size.
+ */
+export function parseStatsRange(
+  bucket: StatsBucketSize,
+  fromValue: string,
+  toValue: string,
+): { start: Date; end: Date } {
+  const from = parseDateTime(fromValue, 'from');
+  const to = parseDateTime(toValue, 'to');
+  if (from.getTime() >= to.getTime()) throw badUserInput('from must be before to.', { field: 'from' });
+  const range = coveringRange(from, to, bucket);
+  const max = LIMITS.maxStatsBuckets[bucket];
+  if (countBuckets(range.start, range.end, bucket) > max) {
+    throw badUserInput(`A ${bucket} range may span at most ${max} buckets.`, { field: 'to' });
+  }
+  return range;
 }

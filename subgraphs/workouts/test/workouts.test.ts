@@ -80,7 +80,7 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
     pool = createPool(db.url);
     engine = await detectEngine(pool);
     await migrate(pool, { dir: migrationsDir, engine, logger });
-    store = new PgWorkoutsStore(pool);
+    store = new PgWorkoutsStore(pool, engine);
     await server.start();
   });
 

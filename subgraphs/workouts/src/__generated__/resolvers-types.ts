@@ -119,13 +119,45 @@ export type Sport =
   | 'WALK'
   | 'YOGA';
 
+/** Totals of the workouts that started in one bucket. */
+export type StatsBucket = {
+  __typename?: 'StatsBucket';
+  calories: Scalars['Float']['output'];
+  distanceM: Scalars['Float']['output'];
+  durationSec: Scalars['Int']['output'];
+  /** Start of the bucket (UTC midnight; a Monday for WEEK, the 1st for MONTH). */
+  start: Scalars['DateTime']['output'];
+  volumeKg: Scalars['Float']['output'];
+  workouts: Scalars['Int']['output'];
+};
+
+export type StatsBucketSize =
+  | 'DAY'
+  | 'MONTH'
+  | 'WEEK';
+
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
   /** Self only. What the user trained over the last 28 days, per muscle group. */
   recentTraining: Maybe<RecentTraining>;
+  /**
+   * Self only. Time-bucketed totals between from (inclusive) and to (exclusive).
+   * Buckets are whole UTC calendar periods (DAY from midnight, WEEK from Monday, MONTH from the
+   * 1st), oldest first: from the bucket holding from to the bucket holding the last instant
+   * before to, every one listed, empty ones with zeros. BAD_USER_INPUT unless from < to and
+   * the range spans at most 400 DAY, 260 WEEK or 120 MONTH buckets.
+   */
+  stats: Maybe<Array<StatsBucket>>;
   /** Self only. Newest first. */
   workouts: Maybe<WorkoutConnection>;
+};
+
+
+export type UserStatsArgs = {
+  bucket: StatsBucketSize;
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
 };
 
 
@@ -296,6 +328,8 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecentTraining: ResolverTypeWrapper<RecentTraining>;
   Sport: Sport;
+  StatsBucket: ResolverTypeWrapper<StatsBucket>;
+  StatsBucketSize: StatsBucketSize;
   User: ResolverTypeWrapper<UserRef>;
   Workout: ResolverTypeWrapper<WorkoutRecord>;
   WorkoutConnection: ResolverTypeWrapper<Omit<WorkoutConnection, 'edges'> & { edges: Array<ResolversTypes['WorkoutEdge']> }>;
@@ -319,6 +353,7 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   RecentTraining: RecentTraining;
+  StatsBucket: StatsBucket;
   User: UserRef;
   Workout: WorkoutRecord;
   WorkoutConnection: Omit<WorkoutConnection, 'edges'> & { edges: Array<ResolversParentTypes['WorkoutEdge']> };
@@ -366,10 +401,20 @@ export type RecentTrainingResolvers<ContextType = Context, ParentType extends Re
   workouts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type StatsBucketResolvers<ContextType = Context, ParentType extends ResolversParentTypes['StatsBucket'] = ResolversParentTypes['StatsBucket']> = ResolversObject<{
+  calories?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  distanceM?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  durationSec?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  volumeKg?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  workouts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   recentTraining?: Resolver<Maybe<ResolversTypes['RecentTraining']>, ParentType, ContextType>;
+  stats?: Resolver<Maybe<Array<ResolversTypes['StatsBucket']>>, ParentType, ContextType, RequireFields<UserStatsArgs, 'bucket' | 'from' | 'to'>>;
   workouts?: Resolver<Maybe<ResolversTypes['WorkoutConnection']>, ParentType, ContextType, RequireFields<UserWorkoutsArgs, 'first'>>;
 }>;
 
@@ -413,6 +458,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RecentTraining?: RecentTrainingResolvers<ContextType>;
+  StatsBucket?: StatsBucketResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Workout?: WorkoutResolvers<ContextType>;
   WorkoutConnection?: WorkoutConnectionResolvers<ContextType>;

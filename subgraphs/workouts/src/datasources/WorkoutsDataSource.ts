@@ -1,10 +1,14 @@
 import DataLoader from 'dataloader';
 import type { LogWorkoutInput } from '../__generated__/resolvers-types.js';
-import { pageSize, parseWorkoutId, validateLogWorkout } from '../validation.js';
+import { bucketStarts } from '../buckets.js';
+import { pageSize, parseStatsRange, parseWorkoutId, validateLogWorkout } from '../validation.js';
 import type {
   ExerciseRecord,
   MuscleGroup,
   RecentTrainingRecord,
+  StatsBucketRecord,
+  StatsBucketSize,
+  StatsKey,
   WorkoutPage,
   WorkoutRecord,
   WorkoutSetRecord,
@@ -24,6 +28,7 @@ export class WorkoutsDataSource {
   private readonly setsByWorkoutId: DataLoader<string, WorkoutSetRecord[]>;
   private readonly exerciseById: DataLoader<string, ExerciseRecord | null>;
   private readonly recentTrainingByUserId: DataLoader<string, RecentTrainingRecord>;
+  private readonly statsByKey: DataLoader<StatsKey, StatsBucketRecord[], string>;
   /** One window per request, so every user in a response is measured alike. */
   private readonly recentSince: Date;
 
@@ -37,6 +42,17 @@ export class WorkoutsDataSource {
     this.recentSince = new Date(now().getTime() - RECENT_TRAINING_DAYS * 24 * 60 * 60 * 1000);
     this.recentTrainingByUserId = new DataLoader((userIds) =>
       store.recentTraining(userIds, this.recentSince),
+    );
+    this.statsByKey = new DataLoader(
+      async (keys) => {
+        const found = await store.stats(keys);
+        return keys.map((key, i) => withEmptyBuckets(key, found[i]!));
+      },
+      // Ranges are already widened to whole buckets, so equal requests share a key.
+      {
+        cacheKeyFn: (k) =>
+          `${k.userId}\u0000${k.bucket}\u0000${k.start.toISOString()}\u0000${k.end.toISOString()}`,
+      },
     );
   }
 
@@ -68,9 +84,17 @@ export class WorkoutsDataSource {
     return this.recentTrainingByUserId.load(userId);
   }
 
+  /** Totals per bucket over whole buckets covering [from, to); BAD_USER_INPUT on a bad range. */
+  stats(userId: string, bucket: StatsBucketSize, from: string, to: string): Promise<StatsBucketRecord[]> {
+    const { start, end } = parseStatsRange(bucket, from, to);
+    return this.statsByKey.load({ userId, bucket, start, end });
+  }
+
   async logWorkout(userId: string, input: LogWorkoutInput): Promise<WorkoutRecord> {
     const { workout } = await this.store.logWorkout(validateLogWorkout(input, userId, this.now()));
     this.workoutById.prime(workout.id, workout);
+    // Totals read earlier in this request no longer hold.
+    this.statsByKey.clearAll();
     return workout;
   }
 
@@ -78,6 +102,23 @@ export class WorkoutsDataSource {
     const workoutId = parseWorkoutId(id);
     const deleted = await this.store.deleteWorkout(workoutId, userId);
     this.workoutById.clear(workoutId).clear(id);
+    this.statsByKey.clearAll();
     return deleted;
   }
+}
+
+/** Every bucket of the key's range, oldest first; those without workouts as zeros. */
+function withEmptyBuckets(key: StatsKey, found: readonly StatsBucketRecord[]): StatsBucketRecord[] {
+  const byStart = new Map(found.map((b) => [b.start.getTime(), b]));
+  return bucketStarts(key.start, key.end, key.bucket).map(
+    (start) =>
+      byStart.get(start.getTime()) ?? {
+        start,
+        workouts: 0,
+        durationSec: 0,
+        volumeKg: 0,
+        distanceM: 0,
+        calories: 0,
+      },
+  );
 }

@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { PgErrorCode, type Pool, type PoolClient, pgErrorCode, withTransaction } from '@fitness/pg-kit';
-import { badUserInput, conflict, forbidden, notFound } from '@fitness/server-kit';
+import {
+  type Engine,
+  PgErrorCode,
+  type Pool,
+  type PoolClient,
+  pgErrorCode,
+  withTransaction,
+} from '@fitness/pg-kit';
+import { badUserInput, conflict, forbidden, type Logger, notFound } from '@fitness/server-kit';
 import { isUuid, volumeOf } from '../validation.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
@@ -9,6 +16,9 @@ import {
   type MuscleGroup,
   type NewWorkout,
   type RecentTrainingRecord,
+  type StatsBucketRecord,
+  type StatsBucketSize,
+  type StatsKey,
   type WorkoutPage,
   type WorkoutRecord,
   type WorkoutSetRecord,
@@ -43,6 +53,12 @@ export interface WorkoutsStore {
   listExercises(muscleGroup?: MuscleGroup | null): Promise<ExerciseRecord[]>;
   /** Per user (in key order): workouts and per-muscle-group training since `since`. */
   recentTraining(userIds: readonly string[], since: Date): Promise<RecentTrainingRecord[]>;
+  /**
+   * Per key (in key order): the user's totals per bucket in [start, end), oldest
+   * first, only buckets that have workouts. Read from the daily rollup, so they
+   * follow every logWorkout and deleteWorkout that has returned.
+   */
+  stats(keys: readonly StatsKey[]): Promise<StatsBucketRecord[][]>;
 }
 
 /**
@@ -152,13 +168,35 @@ const outboxPayload = (eventId: string, w: WorkoutRecord) => ({
   },
 });
 
+/** SQL `date_trunc` units of the bucket sizes; weeks are ISO weeks (from Monday). */
+const TRUNC_UNIT: Record<StatsBucketSize, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
+
+interface StatsRow {
+  user_id: string;
+  start: Date;
+  workouts: number;
+  duration_sec: number;
+  volume_kg: number;
+  distance_m: number;
+  calories: number;
+}
+
 export class PgWorkoutsStore implements WorkoutsStore {
-  constructor(private readonly pool: Pool) {}
+  /**
+   * @param engine what the migrations built: on 'timescale' the daily totals are a
+   * continuous aggregate that writes below its watermark must refresh.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly engine: Engine,
+    private readonly logger?: Logger,
+  ) {}
 
   async logWorkout(workout: NewWorkout): Promise<{ workout: WorkoutRecord; created: boolean }> {
     const hash = contentHash(workout);
+    let result: { workout: WorkoutRecord; created: boolean };
     try {
-      return await withTransaction(this.pool, async (client) => {
+      result = await withTransaction(this.pool, async (client) => {
         await this.assertExercisesExist(client, workout);
         // The registry's primary key decides who logged this id first. Concurrent
         // retries block here until the first transaction ends, then see its row;
@@ -181,6 +219,43 @@ export class PgWorkoutsStore implements WorkoutsStore {
       });
     } catch (error) {
       throw translate(error);
+    }
+    if (result.created) await this.refreshDailyTotals(workout.startedAt);
+    return result;
+  }
+
+  /**
+   * Makes the continuous aggregate follow a committed write at `startedAt`. Days
+   * newer than the watermark are aggregated at query time and need nothing; an
+   * older day (an offline sync, a delete) was materialized before and is stale
+   * until refreshed, so that one day is refreshed now. Never refresh a day above
+   * the watermark: a refresh moves the watermark to the window's end, and the
+   * days between the old watermark and the window would then read as empty until
+   * the policy materializes them (seen on TimescaleDB 2.23).
+   * refresh_continuous_aggregate cannot run in a transaction, hence after commit.
+   * A failure leaves the write in place (it is committed and logged in the
+   * invalidation log); the refresh policy corrects the totals on its next run.
+   */
+  private async refreshDailyTotals(startedAt: Date): Promise<void> {
+    if (this.engine !== 'timescale') return;
+    try {
+      const { rows } = await this.pool.query<{ day: Date; materialized: boolean }>(
+        `SELECT time_bucket(INTERVAL '1 day', $1::timestamptz) AS day,
+                time_bucket(INTERVAL '1 day', $1::timestamptz) <
+                  _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(c.mat_hypertable_id))
+                  AS materialized
+           FROM _timescaledb_catalog.continuous_agg c
+          WHERE c.user_view_schema = current_schema() AND c.user_view_name = 'user_daily_totals'`,
+        [startedAt],
+      );
+      const day = rows[0];
+      if (!day?.materialized) return;
+      await this.pool.query(
+        `CALL refresh_continuous_aggregate('user_daily_totals', $1::timestamptz, $1::timestamptz + INTERVAL '1 day')`,
+        [day.day],
+      );
+    } catch (err) {
+      this.logger?.warn({ err, startedAt }, 'daily totals refresh failed; the refresh policy will catch up');
     }
   }
 
@@ -261,15 +336,16 @@ export class PgWorkoutsStore implements WorkoutsStore {
 
   async deleteWorkout(id: string, userId: string): Promise<boolean> {
     if (!isUuid(id)) return false;
+    let deletedAt: Date | null;
     try {
-      return await withTransaction(this.pool, async (client) => {
+      deletedAt = await withTransaction(this.pool, async (client) => {
         // FOR UPDATE: a concurrent delete of the same id waits and then sees the tombstone.
         const { rows } = await client.query<{ user_id: string; started_at: Date }>(
           'SELECT user_id, started_at FROM workout_ids WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
           [id],
         );
         const registered = rows[0];
-        if (!registered) return false;
+        if (!registered) return null;
         if (registered.user_id !== userId) throw forbidden();
         // started_at lets TimescaleDB touch only the chunk that holds the workout.
         const deleted = await client.query<WorkoutRow>(
@@ -291,11 +367,14 @@ export class PgWorkoutsStore implements WorkoutsStore {
             JSON.stringify(outboxPayload(eventId, toWorkout(workout))),
           ]);
         }
-        return true;
+        return registered.started_at;
       });
     } catch (error) {
       throw translate(error);
     }
+    if (deletedAt === null) return false;
+    await this.refreshDailyTotals(deletedAt);
+    return true;
   }
 
   async workoutsByIds(ids: readonly string[]): Promise<(WorkoutRecord | null)[]> {
@@ -410,5 +489,50 @@ export class PgWorkoutsStore implements WorkoutsStore {
         };
       }),
     }));
+  }
+
+  async stats(keys: readonly StatsKey[]): Promise<StatsBucketRecord[][]> {
+    const results: StatsBucketRecord[][] = keys.map(() => []);
+    // One query per bucket size in the batch (at most three): days are rolled up
+    // with date_trunc in SQL, where the numeric sums are exact, and only then
+    // turned into float8. The range is the union of the keys' ranges; rows are
+    // handed to every key of the same user whose range holds the bucket.
+    const sizes = [...new Set(keys.map((k) => k.bucket))];
+    await Promise.all(
+      sizes.map(async (size) => {
+        const group = keys.flatMap((key, index) => (key.bucket === size ? [{ key, index }] : []));
+        const start = new Date(Math.min(...group.map((g) => g.key.start.getTime())));
+        const end = new Date(Math.max(...group.map((g) => g.key.end.getTime())));
+        const { rows } = await this.pool.query<StatsRow>(
+          `SELECT user_id, date_trunc($1, day, 'UTC') AS start,
+                  sum(workouts)::int AS workouts,
+                  sum(duration_sec)::float8 AS duration_sec,
+                  sum(volume_kg)::float8 AS volume_kg,
+                  sum(distance_m)::float8 AS distance_m,
+                  sum(calories)::float8 AS calories
+             FROM user_daily_totals
+            WHERE user_id = ANY($2::text[]) AND day >= $3 AND day < $4
+            GROUP BY 1, 2
+            ORDER BY 1, 2`,
+          [TRUNC_UNIT[size], [...new Set(group.map((g) => g.key.userId))], start, end],
+        );
+        for (const row of rows) {
+          const at = row.start.getTime();
+          for (const { key, index } of group) {
+            if (key.userId === row.user_id && at >= key.start.getTime() && at < key.end.getTime()) {
+              results[index]!.push({
+                start: row.start,
+                workouts: row.workouts,
+                durationSec: row.duration_sec,
+                volumeKg: row.volume_kg,
+                distanceM: row.distance_m,
+                calories: row.calories,
+              });
+            }
+          }
+        }
+      }),
+    );
+    return results;
   }
 }

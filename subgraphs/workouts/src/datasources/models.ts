@@ -1,6 +1,6 @@
-import type { MuscleGroup, Sport } from '../__generated__/resolvers-types.js';
+import type { MuscleGroup, Sport, StatsBucketSize } from '../__generated__/resolvers-types.js';
 
-export type { MuscleGroup, Sport };
+export type { MuscleGroup, Sport, StatsBucketSize };
 
 /** Every muscle group, in the schema's order: recent training lists all of them. */
 export const MUSCLE_GROUPS: readonly MuscleGroup[] = [
@@ -88,4 +88,25 @@ export interface RecentTrainingRecord {
   workouts: number;
   /** One entry per muscle group, in {@link MUSCLE_GROUPS} order. */
   muscleGroups: MuscleGroupTrainingRecord[];
+}
+
+/**
+ * One User.stats request: a user's totals per bucket over [start, end), both
+ * bucket starts (see buckets.ts).
+ */
+export interface StatsKey {
+  userId: string;
+  bucket: StatsBucketSize;
+  start: Date;
+  end: Date;
+}
+
+/** Totals of the workouts that started in the bucket beginning at `start`. */
+export interface StatsBucketRecord {
+  start: Date;
+  workouts: number;
+  durationSec: number;
+  volumeKg: number;
+  distanceM: number;
+  calories: number;
 }

@@ -14,4 +14,8 @@ export const User: UserResolvers = {
     if (!isSelf(viewer, user.id)) throw forbidden();
     return dataSources.workouts.recentTraining(user.id);
   },
+  stats: (user, { bucket, from, to }, { viewer, dataSources }) => {
+    if (!isSelf(viewer, user.id)) throw forbidden();
+    return dataSources.workouts.stats(user.id, bucket, from, to);
+  },
 };
