@@ -55,11 +55,15 @@ describe('envelope', () => {
     expect(problem(() => defaultRegistry.validate({ ...good, id: 'not-a-uuid' }))).toBe('malformed');
     expect(problem(() => defaultRegistry.validate({ ...good, occurredAt: 'yesterday' }))).toBe('malformed');
     expect(problem(() => defaultRegistry.validate({ ...good, type: 'Workouts Logged' }))).toBe('malformed');
-    expect(problem(() => defaultRegistry.validate({ ...good, type: 'workouts.renamed' }))).toBe('unknown-type');
-    expect(problem(() => defaultRegistry.validate({ ...good, version: 2 }))).toBe('unknown-version');
-    expect(problem(() => defaultRegistry.validate({ ...good, payload: { ...(good.payload as object), sport: '' } }))).toBe(
-      'invalid-payload',
+    expect(problem(() => defaultRegistry.validate({ ...good, type: 'workouts.renamed' }))).toBe(
+      'unknown-type',
     );
+    expect(problem(() => defaultRegistry.validate({ ...good, version: 2 }))).toBe('unknown-version');
+    expect(
+      problem(() =>
+        defaultRegistry.validate({ ...good, payload: { ...(good.payload as object), sport: '' } }),
+      ),
+    ).toBe('invalid-payload');
     expect(problem(() => defaultRegistry.decode('{'))).toBe('malformed');
   });
 
@@ -79,8 +83,17 @@ describe('envelope', () => {
   });
 
   it('should let a registry learn a new version without changing the default one', () => {
-    const v2 = defaultRegistry.with('users.registered', 2, z.object({ userId: z.string(), locale: z.string() }));
-    const event = { ...workoutLogged(), type: 'users.registered', version: 2, payload: { userId: 'u', locale: 'de' } };
+    const v2 = defaultRegistry.with(
+      'users.registered',
+      2,
+      z.object({ userId: z.string(), locale: z.string() }),
+    );
+    const event = {
+      ...workoutLogged(),
+      type: 'users.registered',
+      version: 2,
+      payload: { userId: 'u', locale: 'de' },
+    };
     expect(v2.validate(event).payload).toEqual({ userId: 'u', locale: 'de' });
     expect(problem(() => defaultRegistry.validate(event))).toBe('unknown-version');
     expect(v2.types()).toEqual(defaultRegistry.types());

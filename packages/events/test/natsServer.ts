@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Whether a `nats-server` binary is on PATH. */
+export function hasNatsServer(): boolean {
+  return spawnSync('nats-server', ['--version']).status === 0;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A nats-server with JetStream owned by one test: its port and store directory stay
+ * the same across `restart()`, so streams and consumers survive as in production.
+ */
+export class OwnNatsServer {
+  private process: ChildProcess | null = null;
+  readonly storeDir = mkdtempSync(join(tmpdir(), 'events-nats-'));
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort());
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  private launch(): Promise<void> {
+    const child = spawn(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.process = child;
+    return new Promise((resolve, reject) => {
+      let log = '';
+      const onData = (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('Server is ready')) {
+          child.stderr?.off('data', onData);
+          child.stderr?.resume();
+          resolve();
+        }
+      };
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`nats-server exited (${code}) before ready:\n${log}`)));
+    });
+  }
+
+  /** SIGKILL: no graceful shutdown, as when a node dies. */
+  async kill(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.process = null;
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.launch();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
