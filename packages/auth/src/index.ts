@@ -1,4 +1,10 @@
-export { type AuthEnv, authEnv, DEVELOPMENT_JWT_SECRET, tokenSettingsFrom } from './config.js';
+export {
+  type AuthEnv,
+  authEnv,
+  DEVELOPMENT_JWT_SECRET,
+  type TokenRole,
+  tokenSettingsFrom,
+} from './config.js';
 export {
   ANONYMOUS,
   assertSelf,
@@ -10,10 +16,27 @@ export {
   viewerFromHeaders,
 } from './context.js';
 export {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  jwkThumbprint,
+  type PublicJwk,
+  type PublishedKey,
+  publishedKeyFromPem,
+  type SigningKey,
+  signingKeyFromPem,
+} from './keys.js';
+export {
+  type AsymmetricTokenSettings,
   createTokenIssuer,
   createTokenVerifier,
   InvalidTokenError,
   type IssuedToken,
+  isAsymmetric,
+  type JwksCacheOptions,
+  KeySetUnavailableError,
+  publicJwks,
+  type SymmetricTokenSettings,
+  type TokenIssuer,
   type TokenSettings,
   type TokenVerifier,
   type VerifiedToken,

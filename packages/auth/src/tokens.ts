@@ -1,13 +1,56 @@
-import { errors, jwtVerify, SignJWT } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  type KeyObject,
+  SignJWT,
+} from 'jose';
+import type { AsymmetricAlgorithm, PublicJwk, PublishedKey, SigningKey } from './keys.js';
+import { publicJwkOf } from './keys.js';
 
-export interface TokenSettings {
-  /** HS256 shared secret; at least 32 bytes. */
-  secret: string;
+interface ClaimSettings {
   /** @default 'fitness-users' */
   issuer: string;
   /** @default 'fitness-api' */
   audience: string;
 }
+
+/** The default: one shared HS256 secret in every service. */
+export interface SymmetricTokenSettings extends ClaimSettings {
+  /** @default 'HS256' */
+  algorithm?: 'HS256';
+  /** HS256 shared secret; at least 32 bytes. */
+  secret: string;
+}
+
+/** How a verifier caches the remote key set; jose's own defaults otherwise. */
+export interface JwksCacheOptions {
+  /** Least time between two fetches, also when an unknown kid asks for one. @default 30_000 */
+  cooldownMs?: number;
+  /** Age after which the set is fetched again even when every kid is known. @default 600_000 */
+  cacheMaxAgeMs?: number;
+  /** @default 5_000 */
+  timeoutMs?: number;
+}
+
+/**
+ * EdDSA (Ed25519) or RS256. users holds `signingKey` (and may publish `previousKeys`);
+ * every other service only has `jwksUrl`, where users publishes the public keys.
+ */
+export interface AsymmetricTokenSettings extends ClaimSettings {
+  algorithm: AsymmetricAlgorithm;
+  /** Verifiers fetch public keys here (users' GET /.well-known/jwks.json). */
+  jwksUrl?: string;
+  jwksCache?: JwksCacheOptions;
+  /** Only the users service has it: it signs, and verifies with its own key set. */
+  signingKey?: SigningKey;
+  /** Verification-only keys published beside the signing key, e.g. the one before a rotation. */
+  previousKeys?: PublishedKey[];
+}
+
+export type TokenSettings = SymmetricTokenSettings | AsymmetricTokenSettings;
 
 export interface IssuedToken {
   token: string;
@@ -22,7 +65,17 @@ export interface VerifiedToken {
 /** Why a token was refused; the message is safe to show to a client. */
 export class InvalidTokenError extends Error {}
 
-const ALGORITHM = 'HS256';
+/**
+ * The key set could not be fetched: the token may well be good, so this is the
+ * server's failure (HTTP 500, logged), not the caller's, and must not read as 401.
+ */
+export class KeySetUnavailableError extends Error {}
+
+const HS256 = 'HS256';
+
+export function isAsymmetric(settings: TokenSettings): settings is AsymmetricTokenSettings {
+  return settings.algorithm === 'EdDSA' || settings.algorithm === 'RS256';
+}
 
 function keyOf(secret: string): Uint8Array {
   const key = new TextEncoder().encode(secret);
@@ -30,13 +83,40 @@ function keyOf(secret: string): Uint8Array {
   return key;
 }
 
-export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number }) {
-  const key = keyOf(settings.secret);
-  return async (userId: string, now = new Date()): Promise<IssuedToken> => {
+/**
+ * The public keys users publishes at /.well-known/jwks.json: the signing key's
+ * public half first, then previous keys; undefined with HS256, which has none.
+ */
+export function publicJwks(settings: TokenSettings): { keys: PublicJwk[] } | undefined {
+  if (!isAsymmetric(settings) || !settings.signingKey) return undefined;
+  const { signingKey, algorithm } = settings;
+  const keys = [publicJwkOf(signingKey.privateKey, signingKey.kid, algorithm)];
+  for (const previous of settings.previousKeys ?? []) {
+    if (previous.kid !== signingKey.kid) keys.push(publicJwkOf(previous.publicKey, previous.kid, algorithm));
+  }
+  return { keys };
+}
+
+export type TokenIssuer = (userId: string, now?: Date) => Promise<IssuedToken>;
+
+/** Signs tokens with the HS256 secret, or with the private key when one is configured. */
+export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number }): TokenIssuer {
+  let key: Uint8Array | KeyObject;
+  let header: { alg: string; typ: 'JWT'; kid?: string };
+  if (isAsymmetric(settings)) {
+    if (!settings.signingKey) throw new Error(`Issuing ${settings.algorithm} tokens needs JWT_PRIVATE_KEY.`);
+    key = settings.signingKey.privateKey;
+    // The kid lets verifiers pick the key, and tells them to refetch the set after a rotation.
+    header = { alg: settings.algorithm, typ: 'JWT', kid: settings.signingKey.kid };
+  } else {
+    key = keyOf(settings.secret);
+    header = { alg: HS256, typ: 'JWT' };
+  }
+  return async (userId, now = new Date()) => {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + settings.ttlSeconds;
     const token = await new SignJWT({})
-      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setProtectedHeader(header)
       .setSubject(userId)
       .setIssuer(settings.issuer)
       .setAudience(settings.audience)
@@ -49,27 +129,68 @@ export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number
 
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
 
+/** Errors of jose's remote key set that say something about the token, not the fetch. */
+function isVerdictOnToken(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported
+  );
+}
+
+function remoteKeySet(url: string, cache: JwksCacheOptions = {}): JWTVerifyGetKey {
+  const jwks = createRemoteJWKSet(new URL(url), {
+    ...(cache.cooldownMs !== undefined ? { cooldownDuration: cache.cooldownMs } : {}),
+    ...(cache.cacheMaxAgeMs !== undefined ? { cacheMaxAge: cache.cacheMaxAgeMs } : {}),
+    timeoutDuration: cache.timeoutMs ?? 5_000,
+  });
+  return async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (error) {
+      if (isVerdictOnToken(error)) throw error;
+      throw new KeySetUnavailableError(`Could not fetch the JWKS from ${url}.`, { cause: error });
+    }
+  };
+}
+
 /**
- * Verifies signature, algorithm (HS256 only, so `alg: none` and key confusion are
- * refused), issuer, audience and expiry, with 5 s of clock tolerance.
+ * Verifies signature, algorithm, issuer, audience and expiry, with 5 s of clock
+ * tolerance. Exactly one algorithm is accepted: HS256 with the shared secret, or
+ * the configured asymmetric one with keys from the JWKS. That pin is what refuses
+ * `alg: none` and key confusion (an HS256 token "signed" with a public key).
+ * users, which holds the keys, verifies against its own key set without HTTP.
  */
 export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
-  const key = keyOf(settings.secret);
+  const algorithms = [isAsymmetric(settings) ? settings.algorithm : HS256];
+  let verifyWith: (token: string) => ReturnType<typeof jwtVerify>;
+  const options = {
+    algorithms,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    requiredClaims: ['sub', 'exp', 'iat'],
+    clockTolerance: 5,
+  };
+  if (isAsymmetric(settings)) {
+    const local = publicJwks(settings);
+    let keys: JWTVerifyGetKey;
+    if (local) keys = createLocalJWKSet(local);
+    else if (settings.jwksUrl) keys = remoteKeySet(settings.jwksUrl, settings.jwksCache);
+    else throw new Error(`Verifying ${settings.algorithm} tokens needs JWT_JWKS_URL.`);
+    verifyWith = (token) => jwtVerify(token, keys, options);
+  } else {
+    const key = keyOf(settings.secret);
+    verifyWith = (token) => jwtVerify(token, key, options);
+  }
   return async (token) => {
     try {
-      const { payload } = await jwtVerify(token, key, {
-        algorithms: [ALGORITHM],
-        issuer: settings.issuer,
-        audience: settings.audience,
-        requiredClaims: ['sub', 'exp', 'iat'],
-        clockTolerance: 5,
-      });
+      const { payload } = await verifyWith(token);
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.exp === undefined) {
         throw new InvalidTokenError('Token has no subject.');
       }
       return { userId: payload.sub, expiresAt: new Date(payload.exp * 1000) };
     } catch (error) {
-      if (error instanceof InvalidTokenError) throw error;
+      if (error instanceof InvalidTokenError || error instanceof KeySetUnavailableError) throw error;
       if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token has expired.');
       throw new InvalidTokenError('Token is invalid.');
     }
