@@ -63,3 +63,4 @@ export {
   type WriteOutboxOptions,
   writeOutbox,
 } from './outbox.js';
+export { type ConsumerStatus, formatBusStatus, readBusStatus, type StreamStatus } from './status.js';

@@ -221,6 +221,11 @@ export class NatsEventBus implements EventBus {
     await this.js.publish(`${this.prefix}dlq.${letter.consumer}`, JSON.stringify(letter), { msgID: msgId });
   }
 
+  /** @internal waits until the server has read everything sent so far (acks included) */
+  async flush(): Promise<void> {
+    if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
+  }
+
   /** @internal */
   get log(): Logger {
     return this.options.logger;
@@ -376,7 +381,8 @@ class NatsSubscription implements Subscription {
     try {
       // The stream sequence makes the DLQ write idempotent if we crash between it and the term.
       await this.bus.writeDeadLetter(letter, `${this.name}:${m.info.streamSequence}`);
-      m.term(reason.slice(0, 200));
+      // No reason argument: NATS 2.9 only understands a bare +TERM (the reason is in the DLQ record).
+      m.term();
       this.counters.deadLettered++;
       this.bus.log.warn({ consumer: this.name, subject: m.subject, eventId, reason }, 'event dead-lettered');
     } catch (error) {
@@ -393,6 +399,9 @@ class NatsSubscription implements Subscription {
     }
     await this.done;
     await this.inFlight.idle();
+    // ack() and term() are fire-and-forget; a stopped consumer's acks must have reached
+    // the server, or a successor would get those events again after the ack wait.
+    await this.bus.flush();
     this.onStop();
   }
 

@@ -188,6 +188,8 @@ describe.each(adapters)('EventBus contract: $name', (adapter) => {
     expect(letters[0]!.reason).toMatch(/failed 3 deliveries: cannot apply/);
     expect(JSON.parse(letters[0]!.data).id).toBe(poison.id);
     await subscription.stop();
+    // Dead-lettered means settled: the broker does not hold it for redelivery.
+    expect(await bus.consumerState('bounded')).toMatchObject({ pending: 0, ackPending: 0 });
   });
 
   it('should dead-letter poison messages without calling the handler and not block the stream', async () => {
@@ -226,6 +228,7 @@ describe.each(adapters)('EventBus contract: $name', (adapter) => {
     const letters = await bus.deadLetters('strict');
     expect(letters[0]).toMatchObject({ eventId: event.id, deliveries: 1, reason: 'user does not exist' });
     await subscription.stop();
+    expect(await bus.consumerState('strict')).toMatchObject({ pending: 0, ackPending: 0 });
   });
 
   it('should finish in-flight handlers on stop()', async () => {
