@@ -26,6 +26,9 @@ const subgraphs: Record<string, Record<string, string>> = {
   payments: {
     User: '../datasources/models.js#UserRef',
     Plan: '../datasources/models.js#PlanRecord',
+    Membership: '../datasources/models.js#MembershipRecord',
+    Payment: '../datasources/models.js#PaymentRecord',
+    PaymentConnection: '../datasources/models.js#PaymentPage',
   },
   recommendations: {
     User: '../datasources/models.js#UserWithTraining',

@@ -13,5 +13,6 @@ export {
 } from './http.js';
 export { exitOnStartupError, runUntilSignal, type Service } from './lifecycle.js';
 export { createLogger, type Logger } from './logger.js';
+export { DateTimeScalar } from './scalars.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
 export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';

@@ -9,6 +9,11 @@ const schema = z.object({
   /** Unset: an embedded PGlite database kept in PAYMENTS_DATA_DIR. */
   PAYMENTS_DATABASE_URL: optionalUrl(),
   PAYMENTS_DATA_DIR: z.string().default('.data/payments'),
+  /**
+   * The card processor. Only the sandbox exists so far: production must name it
+   * explicitly, so that a deployment never takes free "payments" by accident.
+   */
+  PAYMENT_PROVIDER: z.enum(['sandbox']).optional(),
   ...authEnv,
 });
 
@@ -18,6 +23,8 @@ export type Config = ReturnType<typeof loadConfig>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseConfig('payments', schema, env);
   const production = c.NODE_ENV === 'production';
+  if (production && !c.PAYMENT_PROVIDER)
+    throw new Error('PAYMENT_PROVIDER must be set when NODE_ENV=production.');
   return {
     production,
     host: c.HOST,
@@ -25,6 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: c.LOG_LEVEL,
     databaseUrl: c.PAYMENTS_DATABASE_URL,
     dataDir: c.PAYMENTS_DATA_DIR,
+    provider: c.PAYMENT_PROVIDER ?? 'sandbox',
     tokens: tokenSettingsFrom(c, production),
   };
 }

@@ -1,5 +1,6 @@
 import type { Viewer } from '@fitness/auth';
 import type { Logger } from '@fitness/server-kit';
+import type { PaymentProvider } from './datasources/PaymentProvider.js';
 import { PaymentsDataSource } from './datasources/PaymentsDataSource.js';
 import type { PaymentsStore } from './datasources/PaymentsStore.js';
 
@@ -9,6 +10,16 @@ export interface Context {
   dataSources: { payments: PaymentsDataSource };
 }
 
-export function createContext(viewer: Viewer, store: PaymentsStore, logger: Logger): Context {
-  return { viewer, logger, dataSources: { payments: new PaymentsDataSource(store) } };
+export interface PaymentsDeps {
+  store: PaymentsStore;
+  provider: PaymentProvider;
+  logger: Logger;
+}
+
+export function createContext(viewer: Viewer, deps: PaymentsDeps): Context {
+  return {
+    viewer,
+    logger: deps.logger,
+    dataSources: { payments: new PaymentsDataSource(deps.store, deps.provider) },
+  };
 }

@@ -2,6 +2,7 @@ import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
+import { SandboxPaymentProvider } from './datasources/PaymentProvider.js';
 import { createPaymentsServer } from './server.js';
 import { openStores } from './stores.js';
 
@@ -11,11 +12,13 @@ async function main() {
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
+  const provider = new SandboxPaymentProvider();
+  logger.warn({ provider: config.provider }, 'payments use the sandbox provider: no real card is charged');
   const served = await serve({
     logger,
     apollo: createPaymentsServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
-    context: (viewer) => createContext(viewer, stores.store, logger),
+    context: (viewer) => createContext(viewer, { store: stores.store, provider, logger }),
     ready: stores.ready,
     host: config.host,
     port: config.port,

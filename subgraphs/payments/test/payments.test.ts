@@ -3,6 +3,7 @@ import { createLogger } from '@fitness/server-kit';
 import { assertSingleResult, pgEngines, type TestDatabase } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
+import { SandboxPaymentProvider } from '../src/datasources/PaymentProvider.js';
 import { PgPaymentsStore } from '../src/datasources/PaymentsStore.js';
 import { createPaymentsServer } from '../src/server.js';
 import { migrationsDir } from '../src/stores.js';
@@ -13,6 +14,7 @@ describe.each(pgEngines('payments store', { timescale: false }))('payments on $n
   let db: TestDatabase;
   let pool: Pool;
   let store: PgPaymentsStore;
+  const provider = new SandboxPaymentProvider();
   const server = createPaymentsServer(logger);
 
   beforeAll(async () => {
@@ -34,7 +36,7 @@ describe.each(pgEngines('payments store', { timescale: false }))('payments on $n
       (
         await server.executeOperation(
           { query, variables },
-          { contextValue: createContext({ userId }, store, logger) },
+          { contextValue: createContext({ userId }, { store, provider, logger }) },
         )
       ).body,
     );

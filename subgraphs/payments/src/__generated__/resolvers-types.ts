@@ -1,8 +1,10 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { UserRef, PlanRecord } from '../datasources/models.js';
+import type { UserRef, PlanRecord, MembershipRecord, PaymentRecord, PaymentPage } from '../datasources/models.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -18,6 +20,77 @@ export type Scalars = {
 export type BillingInterval =
   | 'MONTH'
   | 'YEAR';
+
+export type Membership = {
+  __typename?: 'Membership';
+  cancelAtPeriodEnd: Scalars['Boolean']['output'];
+  currentPeriodEnd: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  plan: Plan;
+  status: MembershipStatus;
+};
+
+export type MembershipStatus =
+  | 'ACTIVE'
+  | 'CANCELED'
+  | 'PAST_DUE';
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Cancels at the end of the current period: the membership stays ACTIVE (and the user
+   * premium) until currentPeriodEnd. Idempotent. NOT_FOUND without an open membership.
+   */
+  cancelMembership: Membership;
+  /**
+   * Charges the plan's price (less a promo code's discount) and starts an ACTIVE membership.
+   * Idempotent on input.idempotencyKey: a retry never charges twice and returns the same
+   * result; the same key with a different request is CONFLICT. A declined card is
+   * PAYMENT_DECLINED; an existing open membership is CONFLICT.
+   */
+  startMembership: Membership;
+};
+
+
+export type MutationStartMembershipArgs = {
+  input: StartMembershipInput;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type Payment = {
+  __typename?: 'Payment';
+  /** Integer minor units (cents). */
+  amountCents: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  /** Why the provider declined the charge, for FAILED payments. */
+  failureReason: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  status: PaymentStatus;
+};
+
+export type PaymentConnection = {
+  __typename?: 'PaymentConnection';
+  edges: Array<PaymentEdge>;
+  pageInfo: PageInfo;
+};
+
+export type PaymentEdge = {
+  __typename?: 'PaymentEdge';
+  cursor: Scalars['String']['output'];
+  node: Payment;
+};
+
+export type PaymentStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'REFUNDED'
+  | 'SUCCEEDED';
 
 export type Plan = {
   __typename?: 'Plan';
@@ -35,11 +108,31 @@ export type Query = {
   plans: Array<Plan>;
 };
 
+export type StartMembershipInput = {
+  /** 8 to 128 characters of letters, digits, '-', '_' and ':'; one per purchase attempt. */
+  idempotencyKey: Scalars['String']['input'];
+  /** Sandbox provider test tokens: tok_visa succeeds, tok_chargeDeclined is declined (PAYMENT_DECLINED). */
+  paymentMethodToken: Scalars['String']['input'];
+  planId: Scalars['ID']['input'];
+  /** Case-insensitive. */
+  promoCode?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
   /** True while the user has an ACTIVE membership whose period has not ended. */
   isPremium: Scalars['Boolean']['output'];
+  /** Self only. The open membership, else the most recent one; null if never a member. */
+  membership: Maybe<Membership>;
+  /** Self only. Newest first; first is 1 to 100. */
+  payments: Maybe<PaymentConnection>;
+};
+
+
+export type UserPaymentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -143,30 +236,83 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   BillingInterval: BillingInterval;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
-  Plan: ResolverTypeWrapper<PlanRecord>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  User: ResolverTypeWrapper<UserRef>;
+  Membership: ResolverTypeWrapper<MembershipRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  MembershipStatus: MembershipStatus;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Payment: ResolverTypeWrapper<PaymentRecord>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  PaymentConnection: ResolverTypeWrapper<PaymentPage>;
+  PaymentEdge: ResolverTypeWrapper<Omit<PaymentEdge, 'node'> & { node: ResolversTypes['Payment'] }>;
+  PaymentStatus: PaymentStatus;
+  Plan: ResolverTypeWrapper<PlanRecord>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  StartMembershipInput: StartMembershipInput;
+  User: ResolverTypeWrapper<UserRef>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
-  Plan: PlanRecord;
-  String: Scalars['String']['output'];
-  ID: Scalars['ID']['output'];
-  Int: Scalars['Int']['output'];
-  Query: Record<PropertyKey, never>;
-  User: UserRef;
+  Membership: MembershipRecord;
   Boolean: Scalars['Boolean']['output'];
+  ID: Scalars['ID']['output'];
+  Mutation: Record<PropertyKey, never>;
+  PageInfo: PageInfo;
+  String: Scalars['String']['output'];
+  Payment: PaymentRecord;
+  Int: Scalars['Int']['output'];
+  PaymentConnection: PaymentPage;
+  PaymentEdge: Omit<PaymentEdge, 'node'> & { node: ResolversParentTypes['Payment'] };
+  Plan: PlanRecord;
+  Query: Record<PropertyKey, never>;
+  StartMembershipInput: StartMembershipInput;
+  User: UserRef;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type MembershipResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Membership'] = ResolversParentTypes['Membership']> = ResolversObject<{
+  cancelAtPeriodEnd?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  currentPeriodEnd?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['MembershipStatus'], ParentType, ContextType>;
+}>;
+
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  cancelMembership?: Resolver<ResolversTypes['Membership'], ParentType, ContextType>;
+  startMembership?: Resolver<ResolversTypes['Membership'], ParentType, ContextType, RequireFields<MutationStartMembershipArgs, 'input'>>;
+}>;
+
+export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type PaymentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Payment'] = ResolversParentTypes['Payment']> = ResolversObject<{
+  amountCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['PaymentStatus'], ParentType, ContextType>;
+}>;
+
+export type PaymentConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PaymentConnection'] = ResolversParentTypes['PaymentConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['PaymentEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type PaymentEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PaymentEdge'] = ResolversParentTypes['PaymentEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Payment'], ParentType, ContextType>;
+}>;
 
 export type PlanResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan'], FederationReferenceType extends FederationReferenceTypes['Plan'] = FederationReferenceTypes['Plan']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Plan']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -185,10 +331,18 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isPremium?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  membership?: Resolver<Maybe<ResolversTypes['Membership']>, ParentType, ContextType>;
+  payments?: Resolver<Maybe<ResolversTypes['PaymentConnection']>, ParentType, ContextType, RequireFields<UserPaymentsArgs, 'first'>>;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
+  Membership?: MembershipResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  Payment?: PaymentResolvers<ContextType>;
+  PaymentConnection?: PaymentConnectionResolvers<ContextType>;
+  PaymentEdge?: PaymentEdgeResolvers<ContextType>;
   Plan?: PlanResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

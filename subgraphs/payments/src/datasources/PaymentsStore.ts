@@ -1,5 +1,32 @@
-import type { Pool } from '@fitness/pg-kit';
-import type { PlanRecord } from './models.js';
+import { type Pool, type PoolClient, withTransaction } from '@fitness/pg-kit';
+import type { MembershipRecord, PaymentRecord, PlanRecord } from './models.js';
+import type { ChargeResult } from './PaymentProvider.js';
+
+/** A purchase the store refuses; the data source turns it into a contract error. */
+export class PurchaseRefused extends Error {
+  constructor(
+    readonly reason: 'OPEN_MEMBERSHIP' | 'PURCHASE_IN_PROGRESS' | 'PROMO_INVALID',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface BeginPurchase {
+  userId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  plan: PlanRecord;
+  /** Upper-cased; validated and reserved inside the purchase transaction. */
+  promoCode: string | null;
+}
+
+export interface PaymentsPageQuery {
+  userId: string;
+  first: number;
+  /** Exclusive lower bound, from a decoded cursor. */
+  after?: { createdAtKey: string; id: string };
+}
 
 /** The payments store port. One adapter, on `pg`: real PostgreSQL or embedded PGlite. */
 export interface PaymentsStore {
@@ -8,6 +35,19 @@ export interface PaymentsStore {
   plansByIds(ids: readonly string[]): Promise<(PlanRecord | null)[]>;
   /** Of the given users, those with an ACTIVE membership whose period has not ended. */
   premiumUserIds(userIds: readonly string[]): Promise<Set<string>>;
+  /** Per user, in key order: the open membership, else the most recent one, else null. */
+  currentMemberships(userIds: readonly string[]): Promise<(MembershipRecord | null)[]>;
+  membershipById(id: string): Promise<MembershipRecord | null>;
+  /**
+   * Step one of a purchase, in one transaction serialized per user: returns the
+   * attempt already made with this key, or records a new PENDING one.
+   */
+  beginPurchase(input: BeginPurchase): Promise<{ payment: PaymentRecord; created: boolean }>;
+  /** Step two: settles a PENDING attempt with the provider's answer, exactly once. */
+  completePurchase(paymentId: string, result: ChargeResult, plan: PlanRecord): Promise<PaymentRecord>;
+  /** Sets cancel_at_period_end on the open membership; null when there is none. */
+  cancelAtPeriodEnd(userId: string): Promise<MembershipRecord | null>;
+  listPayments(query: PaymentsPageQuery): Promise<PaymentRecord[]>;
 }
 
 interface PlanRow {
@@ -18,6 +58,29 @@ interface PlanRow {
   billing_interval: PlanRecord['interval'];
 }
 
+interface MembershipRow {
+  id: string;
+  user_id: string;
+  plan_id: string;
+  status: MembershipRecord['status'];
+  current_period_end: Date;
+  cancel_at_period_end: boolean;
+}
+
+interface PaymentRow {
+  id: string;
+  user_id: string;
+  plan_id: string;
+  membership_id: string | null;
+  amount_cents: number;
+  currency: string;
+  status: PaymentRecord['status'];
+  failure_reason: string | null;
+  request_hash: string;
+  created_at: Date;
+  created_at_key: string;
+}
+
 const toPlan = (row: PlanRow): PlanRecord => ({
   id: row.id,
   name: row.name,
@@ -26,7 +89,42 @@ const toPlan = (row: PlanRow): PlanRecord => ({
   interval: row.billing_interval,
 });
 
+const toMembership = (row: MembershipRow): MembershipRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  planId: row.plan_id,
+  status: row.status,
+  currentPeriodEnd: row.current_period_end,
+  cancelAtPeriodEnd: row.cancel_at_period_end,
+});
+
+const toPayment = (row: PaymentRow): PaymentRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  planId: row.plan_id,
+  membershipId: row.membership_id,
+  amountCents: row.amount_cents,
+  currency: row.currency,
+  status: row.status,
+  failureReason: row.failure_reason,
+  requestHash: row.request_hash,
+  createdAt: row.created_at,
+  createdAtKey: row.created_at_key,
+});
+
 const PLAN_COLUMNS = 'id, name, price_cents, currency, billing_interval';
+const MEMBERSHIP_COLUMNS = 'id, user_id, plan_id, status, current_period_end, cancel_at_period_end';
+// created_at_key keeps the microseconds a JavaScript Date would drop, so cursors are exact.
+const PAYMENT_COLUMNS = `id, user_id, plan_id, membership_id, amount_cents, currency, status, failure_reason,
+  request_hash, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS created_at_key`;
+
+/**
+ * "Open" is ACTIVE or PAST_DUE and not past a period end it was canceled at. A
+ * membership canceled at period end whose period is over is closed lazily, so that
+ * the one-open-membership index lets the user buy again.
+ */
+const CLOSE_LAPSED = `UPDATE memberships SET status = 'CANCELED', updated_at = now()
+  WHERE user_id = $1 AND status <> 'CANCELED' AND cancel_at_period_end AND current_period_end <= now()`;
 
 export class PgPaymentsStore implements PaymentsStore {
   constructor(private readonly pool: Pool) {}
@@ -54,5 +152,162 @@ export class PgPaymentsStore implements PaymentsStore {
       [userIds],
     );
     return new Set(rows.map((r) => r.user_id));
+  }
+
+  async currentMemberships(userIds: readonly string[]): Promise<(MembershipRecord | null)[]> {
+    const { rows } = await this.pool.query<MembershipRow>(
+      `SELECT DISTINCT ON (user_id) ${MEMBERSHIP_COLUMNS} FROM memberships
+        WHERE user_id = ANY($1::text[])
+        ORDER BY user_id, (status <> 'CANCELED') DESC, created_at DESC, id DESC`,
+      [userIds],
+    );
+    const byUser = new Map(rows.map((r) => [r.user_id, toMembership(r)]));
+    return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  async membershipById(id: string): Promise<MembershipRecord | null> {
+    const { rows } = await this.pool.query<MembershipRow>(
+      `SELECT ${MEMBERSHIP_COLUMNS} FROM memberships WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? toMembership(rows[0]) : null;
+  }
+
+  beginPurchase(input: BeginPurchase): Promise<{ payment: PaymentRecord; created: boolean }> {
+    return withTransaction(this.pool, async (client) => {
+      // One purchase decision at a time per user: the checks below and the insert
+      // must not interleave with another request of the same user.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('payments:user:' || $1))`, [input.userId]);
+      const existing = await client.query<PaymentRow>(
+        `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE user_id = $1 AND idempotency_key = $2`,
+        [input.userId, input.idempotencyKey],
+      );
+      if (existing.rows[0]) return { payment: toPayment(existing.rows[0]), created: false };
+
+      await client.query(CLOSE_LAPSED, [input.userId]);
+      const open = await client.query(
+        `SELECT 1 FROM memberships WHERE user_id = $1 AND status <> 'CANCELED'`,
+        [input.userId],
+      );
+      if (open.rowCount)
+        throw new PurchaseRefused('OPEN_MEMBERSHIP', 'You already have an active membership.');
+      const pending = await client.query(`SELECT 1 FROM payments WHERE user_id = $1 AND status = 'PENDING'`, [
+        input.userId,
+      ]);
+      if (pending.rowCount) {
+        throw new PurchaseRefused(
+          'PURCHASE_IN_PROGRESS',
+          'Another membership purchase is in progress; retry it with its own idempotency key.',
+        );
+      }
+
+      const amountCents = await this.priceAfterPromo(client, input);
+      const inserted = await client.query<PaymentRow>(
+        `INSERT INTO payments (user_id, idempotency_key, request_hash, plan_id, promo_code, amount_cents, currency, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')
+         RETURNING ${PAYMENT_COLUMNS}`,
+        [
+          input.userId,
+          input.idempotencyKey,
+          input.requestHash,
+          input.plan.id,
+          input.promoCode,
+          amountCents,
+          input.plan.currency,
+        ],
+      );
+      return { payment: toPayment(inserted.rows[0]!), created: true };
+    });
+  }
+
+  /** Validates the promo code and reserves one redemption of it. */
+  private async priceAfterPromo(client: PoolClient, input: BeginPurchase): Promise<number> {
+    if (!input.promoCode) return input.plan.priceCents;
+    const { rows } = await client.query<{ percent_off: number }>(
+      `UPDATE promo_codes SET redemptions = redemptions + 1
+        WHERE code = $1 AND (valid_until IS NULL OR valid_until > now())
+          AND (max_redemptions IS NULL OR redemptions < max_redemptions)
+        RETURNING percent_off`,
+      [input.promoCode],
+    );
+    if (!rows[0])
+      throw new PurchaseRefused('PROMO_INVALID', 'This promo code is unknown, expired or used up.');
+    return Math.round((input.plan.priceCents * (100 - rows[0].percent_off)) / 100);
+  }
+
+  completePurchase(paymentId: string, result: ChargeResult, plan: PlanRecord): Promise<PaymentRecord> {
+    return withTransaction(this.pool, async (client) => {
+      const locked = await client.query<PaymentRow & { promo_code: string | null }>(
+        `SELECT ${PAYMENT_COLUMNS}, promo_code FROM payments WHERE id = $1 FOR UPDATE`,
+        [paymentId],
+      );
+      const row = locked.rows[0];
+      if (!row) throw new Error(`payment ${paymentId} vanished`);
+      // Settled by a concurrent retry of the same request: its outcome stands.
+      if (row.status !== 'PENDING') return toPayment(row);
+
+      if (result.status === 'declined') {
+        if (row.promo_code) {
+          await client.query('UPDATE promo_codes SET redemptions = redemptions - 1 WHERE code = $1', [
+            row.promo_code,
+          ]);
+        }
+        const failed = await client.query<PaymentRow>(
+          `UPDATE payments SET status = 'FAILED', failure_reason = $2, updated_at = now()
+            WHERE id = $1 RETURNING ${PAYMENT_COLUMNS}`,
+          [paymentId, result.reason],
+        );
+        return toPayment(failed.rows[0]!);
+      }
+
+      const membership = await client.query<{ id: string }>(
+        `INSERT INTO memberships (user_id, plan_id, status, current_period_end)
+         VALUES ($1, $2, 'ACTIVE', now() + CASE WHEN $3 = 'YEAR' THEN interval '1 year' ELSE interval '1 month' END)
+         RETURNING id`,
+        [row.user_id, plan.id, plan.interval],
+      );
+      const settled = await client.query<PaymentRow>(
+        `UPDATE payments SET status = 'SUCCEEDED', membership_id = $2, provider_ref = $3, updated_at = now()
+          WHERE id = $1 RETURNING ${PAYMENT_COLUMNS}`,
+        [paymentId, membership.rows[0]!.id, result.providerRef],
+      );
+      // cash in = revenue at list price less the discount given: entries sum to zero.
+      const discount = plan.priceCents - row.amount_cents;
+      await client.query(
+        `INSERT INTO ledger_entries (payment_id, account, amount_cents, currency)
+         SELECT $1, account, amount, $2 FROM (VALUES ('cash', $3::int), ('revenue', -$4::int), ('discounts', $5::int)) AS e(account, amount)
+          WHERE amount <> 0`,
+        [paymentId, row.currency, row.amount_cents, plan.priceCents, discount],
+      );
+      return toPayment(settled.rows[0]!);
+    });
+  }
+
+  async cancelAtPeriodEnd(userId: string): Promise<MembershipRecord | null> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query(CLOSE_LAPSED, [userId]);
+      const { rows } = await client.query<MembershipRow>(
+        `UPDATE memberships SET cancel_at_period_end = true, updated_at = now()
+          WHERE user_id = $1 AND status <> 'CANCELED'
+          RETURNING ${MEMBERSHIP_COLUMNS}`,
+        [userId],
+      );
+      return rows[0] ? toMembership(rows[0]) : null;
+    });
+  }
+
+  async listPayments(query: PaymentsPageQuery): Promise<PaymentRecord[]> {
+    const params: unknown[] = [query.userId, query.first];
+    let after = '';
+    if (query.after) {
+      params.push(query.after.createdAtKey, query.after.id);
+      after = `AND (created_at, id) < (($3::timestamp AT TIME ZONE 'UTC'), $4::uuid)`;
+    }
+    const { rows } = await this.pool.query<PaymentRow>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE user_id = $1 ${after}
+        ORDER BY created_at DESC, id DESC LIMIT $2`,
+      params,
+    );
+    return rows.map(toPayment);
   }
 }

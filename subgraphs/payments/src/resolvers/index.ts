@@ -1,6 +1,9 @@
+import { DateTimeScalar as DateTime } from '@fitness/server-kit';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { Membership } from './Membership.js';
+import { Mutation } from './Mutation.js';
 import { Plan } from './Plan.js';
 import { Query } from './Query.js';
 import { User } from './User.js';
 
-export const resolvers: Resolvers = { Query, User, Plan };
+export const resolvers: Resolvers = { DateTime, Query, Mutation, User, Plan, Membership };

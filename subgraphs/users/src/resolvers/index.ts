@@ -1,5 +1,5 @@
+import { DateTimeScalar as DateTime } from '@fitness/server-kit';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { DateTime } from './DateTime.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
 import { User } from './User.js';
