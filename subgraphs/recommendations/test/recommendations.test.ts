@@ -169,9 +169,9 @@ describe.each(caches)('recommendations subgraph with the $name cache', (adapter)
     expect(result.data?._entities).toEqual([{ id: 'u-owner', recommendations: null }]);
   });
 
-  it('should answer UNAUTHENTICATED and null to an anonymous caller', async () => {
+  it('should answer FORBIDDEN and null to an anonymous caller, like every self-only field', async () => {
     const result = await run(ENTITIES, { reps: [userRep('u-owner')] }, null);
-    expect(errorCodes(result)).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(result)).toEqual(['FORBIDDEN']);
     expect(result.data?._entities).toEqual([{ id: 'u-owner', recommendations: null }]);
   });
 
