@@ -1,12 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  CancelMembershipDocument,
   DashboardDocument,
   ExercisesDocument,
   LogWorkoutDocument,
   MeDocument,
+  MyBillingDocument,
   PlansDocument,
   SignInDocument,
   SignUpDocument,
+  StartMembershipDocument,
   UserByHandleDocument,
 } from '@fitness/client';
 import { bearer, createTestDatabase, execute, postGraphQL, realService } from '@fitness/testing';
@@ -209,5 +212,252 @@ describe('supergraph end to end', () => {
     const { status, body } = await execute(url, PlansDocument, {}, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.');
     expect(status).toBe(401);
     expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('should start and cancel a membership through the router, charging once per idempotency key', async () => {
+    const payer = await signUp(`payer_${suffix}`);
+    const input = {
+      planId: 'premium-yearly-usd',
+      paymentMethodToken: 'tok_visa',
+      idempotencyKey: `order-${suffix}`,
+    };
+    const [first, retry] = await Promise.all([
+      execute(url, StartMembershipDocument, { input }, payer.token),
+      execute(url, StartMembershipDocument, { input }, payer.token),
+    ]);
+    expect(first.body.errors).toBeUndefined();
+    expect(retry.body.data).toEqual(first.body.data);
+    const declined = await execute(
+      url,
+      StartMembershipDocument,
+      { input: { ...input, paymentMethodToken: 'tok_chargeDeclined', idempotencyKey: `order2-${suffix}` } },
+      payer.token,
+    );
+    expect(declined.body.errors?.[0]?.extensions?.code).toBe('CONFLICT'); // already a member
+    const canceled = await execute(url, CancelMembershipDocument, {}, payer.token);
+    expect(canceled.body.data?.cancelMembership.cancelAtPeriodEnd).toBe(true);
+    const billing = await execute(url, MyBillingDocument, {}, payer.token);
+    expect(billing.body.data?.me).toMatchObject({ isPremium: true, membership: { status: 'ACTIVE' } });
+    expect(billing.body.data?.me?.payments?.edges.map((e) => [e.node.amountCents, e.node.status])).toEqual([
+      [9999, 'SUCCEEDED'],
+    ]);
+  });
+
+  describe('authorization matrix', () => {
+    const SELF_ONLY = [
+      'email',
+      'workouts',
+      'stats',
+      'recentTraining',
+      'membership',
+      'payments',
+      'recommendations',
+    ];
+    const PROFILE = `query ($id: ID!, $from: DateTime!, $to: DateTime!) {
+      user(id: $id) {
+        id handle isPremium
+        email
+        workouts { edges { cursor } }
+        stats(bucket: DAY, from: $from, to: $to) { start workouts }
+        recentTraining { workouts }
+        membership { id }
+        payments { edges { cursor } }
+        recommendations { id }
+      }
+    }`;
+    let owner: { token: string; id: string; workoutId: string };
+    let other: { token: string; id: string };
+
+    beforeAll(async () => {
+      const o = await signUp(`owner_${suffix}`);
+      const x = await signUp(`other_${suffix}`);
+      const workoutId = randomUUID();
+      const logged = await execute(
+        url,
+        LogWorkoutDocument,
+        {
+          input: {
+            id: workoutId,
+            sport: 'RUN',
+            startedAt: new Date(Date.now() - 60_000).toISOString(),
+            durationSec: 900,
+            distanceM: 3000,
+          },
+        },
+        o.token,
+      );
+      expect(logged.body.errors).toBeUndefined();
+      const member = await execute(
+        url,
+        StartMembershipDocument,
+        {
+          input: {
+            planId: 'premium-monthly-eur',
+            paymentMethodToken: 'tok_visa',
+            idempotencyKey: `matrix-${suffix}`,
+          },
+        },
+        o.token,
+      );
+      expect(member.body.errors).toBeUndefined();
+      owner = { token: o.token, id: o.user.id, workoutId };
+      other = { token: x.token, id: x.user.id };
+    });
+
+    const profileOf = (token?: string) =>
+      postGraphQL<{ user: Record<string, unknown> | null }>(
+        url,
+        PROFILE,
+        {
+          id: owner.id,
+          from: new Date(Date.now() - 86_400_000).toISOString(),
+          to: new Date(Date.now() + 86_400_000).toISOString(),
+        },
+        token ? bearer(token) : {},
+      );
+
+    it('should give the owner every self-only field', async () => {
+      const { status, body } = await profileOf(owner.token);
+      expect(status).toBe(200);
+      expect(body.errors).toBeUndefined();
+      for (const field of SELF_ONLY) expect(body.data?.user?.[field], field).not.toBeNull();
+      expect(body.data?.user?.isPremium).toBe(true);
+    });
+
+    it.each([
+      ['another user', () => other.token],
+      ['an anonymous caller', () => undefined],
+    ])(
+      'should give %s null and FORBIDDEN for every self-only field, and the public ones',
+      async (_, token) => {
+        const { status, body } = await profileOf(token());
+        expect(status).toBe(200);
+        expect(body.data?.user).toMatchObject({ id: owner.id, handle: `owner_${suffix}`, isPremium: true });
+        for (const field of SELF_ONLY) expect(body.data?.user?.[field], field).toBeNull();
+        const forbiddenPaths = (body.errors ?? []).map((e) => [e.extensions?.code, e.path?.join('.')]);
+        for (const field of SELF_ONLY) expect(forbiddenPaths).toContainEqual(['FORBIDDEN', `user.${field}`]);
+        expect(forbiddenPaths.every(([code]) => code === 'FORBIDDEN')).toBe(true);
+      },
+    );
+
+    it('should refuse a bad or expired token with 401 before any field runs', async () => {
+      const { status, body } = await profileOf(`${owner.token}x`);
+      expect(status).toBe(401);
+      expect(body.data).toBeUndefined();
+      expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    const MUTATIONS: [name: string, query: string, variables: () => Record<string, unknown>][] = [
+      [
+        'updateProfile',
+        'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }',
+        () => ({ i: { displayName: 'Renamed' } }),
+      ],
+      ['follow', 'mutation ($id: ID!) { follow(userId: $id) { id } }', () => ({ id: owner.id })],
+      ['unfollow', 'mutation ($id: ID!) { unfollow(userId: $id) { id } }', () => ({ id: owner.id })],
+      [
+        'logWorkout',
+        'mutation ($i: LogWorkoutInput!) { logWorkout(input: $i) { id } }',
+        () => ({
+          i: {
+            id: randomUUID(),
+            sport: 'WALK',
+            startedAt: new Date(Date.now() - 1000).toISOString(),
+            durationSec: 600,
+          },
+        }),
+      ],
+      ['deleteWorkout', 'mutation ($id: ID!) { deleteWorkout(id: $id) }', () => ({ id: randomUUID() })],
+      [
+        'startMembership',
+        'mutation ($i: StartMembershipInput!) { startMembership(input: $i) { id } }',
+        () => ({
+          i: {
+            planId: 'premium-monthly-usd',
+            paymentMethodToken: 'tok_visa',
+            idempotencyKey: `m-${randomUUID()}`,
+          },
+        }),
+      ],
+      ['cancelMembership', 'mutation { cancelMembership { id } }', () => ({})],
+    ];
+
+    it.each(MUTATIONS)(
+      'should refuse %s to an anonymous caller with UNAUTHENTICATED',
+      async (_, query, variables) => {
+        const { status, body } = await postGraphQL(url, query, variables());
+        expect(status).toBe(200);
+        expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      },
+    );
+
+    it.each([
+      ...MUTATIONS,
+      [
+        'signIn',
+        'mutation { signIn(input: { email: "a@b.co", password: "whatever-123" }) { token } }',
+        () => ({}),
+      ],
+    ] as typeof MUTATIONS)(
+      'should refuse %s with a forged token with HTTP 401',
+      async (_, query, variables) => {
+        const { status, body } = await postGraphQL(
+          url,
+          query,
+          variables(),
+          bearer(`${other.token.slice(0, -2)}xx`),
+        );
+        expect(status).toBe(401);
+        expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      },
+    );
+
+    it("should not let another user delete or overwrite the owner's workout", async () => {
+      const del = await postGraphQL(
+        url,
+        'mutation ($id: ID!) { deleteWorkout(id: $id) }',
+        { id: owner.workoutId },
+        bearer(other.token),
+      );
+      expect(del.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const overwrite = await postGraphQL(
+        url,
+        'mutation ($i: LogWorkoutInput!) { logWorkout(input: $i) { id } }',
+        {
+          i: {
+            id: owner.workoutId,
+            sport: 'RUN',
+            startedAt: new Date(Date.now() - 60_000).toISOString(),
+            durationSec: 900,
+            distanceM: 3000,
+          },
+        },
+        bearer(other.token),
+      );
+      expect(overwrite.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      const stillThere = await profileOf(owner.token);
+      expect((stillThere.body.data?.user?.workouts as { edges: unknown[] }).edges).toHaveLength(1);
+    });
+
+    it('should let each user change only their own account', async () => {
+      const renamed = await postGraphQL(
+        url,
+        'mutation { updateProfile(input: { displayName: "Other Renamed" }) { id displayName } }',
+        {},
+        bearer(other.token),
+      );
+      expect(renamed.body.data).toEqual({ updateProfile: { id: other.id, displayName: 'Other Renamed' } });
+      const follow = await postGraphQL(
+        url,
+        'mutation ($id: ID!) { follow(userId: $id) { id followersCount } }',
+        { id: owner.id },
+        bearer(other.token),
+      );
+      expect(follow.body.data).toEqual({ follow: { id: owner.id, followersCount: 1 } });
+      const cancel = await postGraphQL(url, 'mutation { cancelMembership { id } }', {}, bearer(other.token));
+      expect(cancel.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      const ownerProfile = await profileOf(owner.token);
+      expect(ownerProfile.body.data?.user?.handle).toBe(`owner_${suffix}`);
+    });
   });
 });
