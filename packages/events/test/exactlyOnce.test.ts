@@ -152,7 +152,11 @@ describe.skipIf(!runnable)('outbox -> NATS -> idempotent consumer, with crashes'
       'progress',
     );
     const beforeRestart = await count('SELECT count(*) AS n FROM applied');
-    await nats.restart();
+    await nats.kill();
+    // /ready follows the connection: false while the broker is away, true once reconnected.
+    await waitFor(() => !observer.ready(), 15_000, 'bus not ready');
+    await nats.launch();
+    await waitFor(() => observer.ready(), 15_000, 'bus ready again');
     await produce(TOTAL / 2);
 
     await waitFor(

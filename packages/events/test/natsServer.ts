@@ -40,7 +40,8 @@ export class OwnNatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  private launch(): Promise<void> {
+  /** Starts the server again after `kill()`, on the same port and store. */
+  launch(): Promise<void> {
     const child = spawn(
       'nats-server',
       ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
