@@ -10,7 +10,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { type NatsConnection, nanos } from '@nats-io/nats-core';
+import { headers, type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
@@ -167,8 +167,12 @@ export class NatsEventBus implements EventBus {
 
   async publish(envelope: Envelope): Promise<PublishResult> {
     const valid = this.registry.validate(envelope);
+    // The trace context also travels as a header, where NATS-aware tracing tools look for it.
+    const h = valid.trace ? headers() : undefined;
+    if (h && valid.trace) h.set('traceparent', valid.trace);
     const ack = await this.js.publish(this.prefix + valid.type, JSON.stringify(envelope), {
       msgID: valid.id,
+      ...(h ? { headers: h } : {}),
     });
     return { duplicate: ack.duplicate };
   }

@@ -88,6 +88,17 @@ describe.each(adapters)('EventBus contract: $name', (adapter) => {
     await subscription.stop();
   });
 
+  it('should carry the trace context to the consumer', async () => {
+    const { bus } = await setup();
+    const trace = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const event = { ...workoutLogged(), trace };
+    await bus.publish(event);
+    const { received, subscription } = await collect(bus, 'traced');
+    await waitFor(() => received.length === 1);
+    expect(received[0]!.trace).toBe(trace);
+    await subscription.stop();
+  });
+
   it('should drop a re-publish of the same event id within the duplicate window', async () => {
     const { bus } = await setup();
     const event = workoutLogged();
