@@ -17,6 +17,14 @@ const schema = z.object({
     .int()
     .min(60)
     .default(3600 * 24 * 7),
+  /** Shared sign-in throttling counters; unset: in process (single-instance mode). */
+  REDIS_URL: optionalUrl(),
+  /** Failed sign-ins allowed per account (normalized email) per window. */
+  SIGNIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  /** Failed sign-ins allowed per client address per window. */
+  SIGNIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  /** The throttling window, in seconds. @default 900 (15 minutes) */
+  SIGNIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   ...authEnv,
 });
 
@@ -33,6 +41,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: c.LOG_LEVEL,
     mongodbUrl: c.MONGODB_URL,
     defaultRegion: c.DEFAULT_REGION,
-    tokens: { ...tokenSettingsFrom(c, production), ttlSeconds: c.JWT_TTL_SECONDS },
+    redisUrl: c.REDIS_URL,
+    signInThrottle: {
+      maxFailuresPerAccount: c.SIGNIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAddress: c.SIGNIN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: c.SIGNIN_THROTTLE_WINDOW_SECONDS,
+    },
+    // users issues the tokens: it alone may hold JWT_PRIVATE_KEY.
+    tokens: { ...tokenSettingsFrom(c, production, 'issuer'), ttlSeconds: c.JWT_TTL_SECONDS },
   };
 }

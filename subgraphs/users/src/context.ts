@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Viewer } from '@fitness/auth';
 import type { Logger } from '@fitness/server-kit';
 import { type AccountSettings, UsersDataSource } from './datasources/UsersDataSource.js';
@@ -6,6 +7,12 @@ import type { UsersStore } from './datasources/UsersStore.js';
 /** What every resolver receives; built once per request. */
 export interface Context {
   viewer: Viewer;
+  /**
+   * The caller's address from the router's `x-client-address` header, which counts
+   * sign-in failures per address. Trusted because only the router reaches subgraphs
+   * and it overwrites the header: a subgraph must never be exposed publicly.
+   */
+  clientAddress: string | null;
   logger: Logger;
   dataSources: { users: UsersDataSource };
 }
@@ -16,6 +23,19 @@ export function createContext(
   store: UsersStore,
   accounts: AccountSettings,
   logger: Logger,
+  request: { clientAddress?: string | null } = {},
 ): Context {
-  return { viewer, logger, dataSources: { users: new UsersDataSource(store, accounts, logger) } };
+  const clientAddress = request.clientAddress ?? null;
+  return {
+    viewer,
+    clientAddress,
+    logger,
+    dataSources: { users: new UsersDataSource(store, accounts, logger, clientAddress) },
+  };
+}
+
+/** The router-set `x-client-address` header; one value only, else unknown. */
+export function clientAddressOf(headers: IncomingHttpHeaders): string | null {
+  const value = headers['x-client-address'];
+  return typeof value === 'string' && value.length > 0 && value.length <= 64 ? value : null;
 }

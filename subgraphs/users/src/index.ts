@@ -1,26 +1,38 @@
 import { createTokenIssuer, createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
-import { createContext } from './context.js';
+import { clientAddressOf, createContext } from './context.js';
+import { jwksRoutes } from './jwks.js';
 import { createUsersServer } from './server.js';
-import { openStores } from './stores.js';
+import { SignInThrottle } from './signInThrottle.js';
+import { openRateLimiter, openStores } from './stores.js';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger('users', config.logLevel);
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
-  const accounts = { issueToken: createTokenIssuer(config.tokens), defaultRegion: config.defaultRegion };
+  const limiter = await openRateLimiter(config, logger);
+  const accounts = {
+    issueToken: createTokenIssuer(config.tokens),
+    defaultRegion: config.defaultRegion,
+    signInThrottle: new SignInThrottle(limiter, config.signInThrottle),
+  };
   const stores = await openStores(config, logger);
   const served = await serve({
     logger,
     apollo: createUsersServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
-    context: (viewer) => createContext(viewer, stores.store, accounts, logger),
-    ready: stores.ready,
+    context: (viewer, req) =>
+      createContext(viewer, stores.store, accounts, logger, { clientAddress: clientAddressOf(req.headers) }),
+    ready: async () => (await stores.ready()) && (await limiter.ping()),
+    routes: jwksRoutes(config.tokens),
     host: config.host,
     port: config.port,
-    closeStores: stores.close,
+    async closeStores() {
+      await stores.close();
+      await limiter.close();
+    },
   });
   runUntilSignal(served, logger);
 }

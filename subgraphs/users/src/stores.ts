@@ -1,8 +1,12 @@
 import type { Logger } from '@fitness/server-kit';
+import { Redis } from 'ioredis';
 import { MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
+import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
 import { MongoUsersStore } from './datasources/MongoUsersStore.js';
+import type { RateLimiter } from './datasources/RateLimiter.js';
+import { RedisRateLimiter } from './datasources/RedisRateLimiter.js';
 import type { UsersStore } from './datasources/UsersStore.js';
 
 export interface UsersStores {
@@ -102,4 +106,41 @@ export async function openStores(
   }
   logger.warn({ uri: embedded.getUri() }, 'MONGODB_URL is unset: using an embedded, throwaway mongod');
   return openMongo(embedded.getUri(), 'mongodb-memory-server', () => embedded.stop());
+}
+
+/**
+ * The sign-in throttling counters: Redis when REDIS_URL is set, shared by every
+ * replica; else in process. With Redis down, signIn fails (masked as an internal
+ * error) rather than running unthrottled: an outage must not switch brute-force
+ * protection off. No offline queue and one try per command, so it fails fast
+ * instead of hanging; /ready reports it, and reconnection goes on in the background.
+ */
+export async function openRateLimiter(
+  config: { redisUrl: string | undefined },
+  logger: Logger,
+): Promise<RateLimiter> {
+  if (!config.redisUrl) {
+    logger.warn('REDIS_URL is unset: sign-in throttling counts in process (not shared between replicas)');
+    return new MemoryRateLimiter();
+  }
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+  });
+  let down = false;
+  redis.on('ready', () => {
+    if (down) logger.info('redis connection restored');
+    down = false;
+  });
+  // Without a listener ioredis prints every failed reconnect; log the change once.
+  redis.on('error', (err) => {
+    if (!down) logger.error({ err }, 'redis unavailable: signIn fails until it is back');
+    down = true;
+  });
+  await redis.connect().catch(() => undefined);
+  return new RedisRateLimiter(redis);
 }

@@ -5,9 +5,11 @@ import { assertSingleResult, errorCodes, type SingleResult } from '@fitness/test
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createContext } from '../src/context.js';
+import { MemoryRateLimiter } from '../src/datasources/MemoryRateLimiter.js';
 import type { AccountSettings } from '../src/datasources/UsersDataSource.js';
 import type { UsersStore } from '../src/datasources/UsersStore.js';
 import { createUsersServer } from '../src/server.js';
+import { SignInThrottle } from '../src/signInThrottle.js';
 import { type OpenedStore, storeAdapters, uniqueHandle } from './adapters.js';
 
 const logger = createLogger('users-test', 'silent');
@@ -16,6 +18,12 @@ const TTL_SECONDS = 3600;
 const accounts: AccountSettings = {
   issueToken: createTokenIssuer({ ...tokens, ttlSeconds: TTL_SECONDS }),
   defaultRegion: 'EU',
+  // Generous limits: throttling has its own suite, and must not trip these tests.
+  signInThrottle: new SignInThrottle(new MemoryRateLimiter(), {
+    maxFailuresPerAccount: 1_000,
+    maxFailuresPerAddress: 1_000,
+    windowSeconds: 900,
+  }),
 };
 const verify = createTokenVerifier(tokens);
 const UNKNOWN_ID = '0123456789abcdef01234567';

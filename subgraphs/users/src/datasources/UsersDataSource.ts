@@ -2,6 +2,7 @@ import type { IssuedToken } from '@fitness/auth';
 import { badUserInput, conflict, type Logger, notFound, unauthenticated } from '@fitness/server-kit';
 import DataLoader from 'dataloader';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../passwords.js';
+import type { SignInThrottle } from '../signInThrottle.js';
 import {
   EMAIL_MAX,
   PASSWORD_MAX,
@@ -20,6 +21,7 @@ export type TokenIssuer = (userId: string) => Promise<IssuedToken>;
 export interface AccountSettings {
   issueToken: TokenIssuer;
   defaultRegion: Region;
+  signInThrottle: SignInThrottle;
 }
 
 const DUPLICATE_MESSAGES = {
@@ -49,6 +51,8 @@ export class UsersDataSource {
     private readonly store: UsersStore,
     private readonly settings: AccountSettings,
     private readonly logger: Logger,
+    /** The caller's address as the router saw it; null when unknown. */
+    private readonly clientAddress: string | null = null,
   ) {
     this.userById = new DataLoader((ids) => store.usersByIds(ids));
   }
@@ -98,11 +102,13 @@ export class UsersDataSource {
   }
 
   /**
-   * Always runs one scrypt verification, against a dummy hash when the email is
-   * unknown, so response time does not tell which accounts exist.
+   * Throttled per account and per client address before anything else (see
+   * SignInThrottle). Then always runs one scrypt verification, against a dummy hash
+   * when the email is unknown, so response time does not tell which accounts exist.
    */
   async signIn(input: { email: string; password: string }): Promise<AuthPayloadModel> {
     const email = input.email.trim().toLowerCase();
+    const attempt = await this.settings.signInThrottle.begin(email, this.clientAddress);
     const credentials = email.length <= EMAIL_MAX ? await this.store.findByEmail(email) : null;
     // No stored password is longer; refusing longer ones bounds the hashing work.
     const plausible = [...input.password].length <= PASSWORD_MAX;
@@ -110,7 +116,11 @@ export class UsersDataSource {
       plausible ? input.password : '',
       credentials?.passwordHash ?? (await dummyPasswordHash()),
     );
-    if (!credentials || !plausible || !matches) throw wrongEmailOrPassword();
+    if (!credentials || !plausible || !matches) {
+      this.logger.info({ clientAddress: this.clientAddress }, 'sign-in failed');
+      throw wrongEmailOrPassword();
+    }
+    await attempt.succeeded();
     return this.authPayload(credentials.user);
   }
 
