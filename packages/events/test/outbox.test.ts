@@ -140,6 +140,33 @@ describe.each(pgEngines('events outbox', { timescale: false }))(
       await pool.query('DELETE FROM outbox');
     });
 
+    it('should finish the claimed batch on stop()', async () => {
+      const bus = new InProcessEventBus();
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let publishing = false;
+      const slow = Object.assign(Object.create(bus), {
+        publish: async (e: Envelope) => {
+          publishing = true;
+          await gate;
+          return bus.publish(e);
+        },
+        ready: () => true,
+      });
+      await write([workoutLogged(1), workoutLogged(2)]);
+      const relay = new OutboxRelay({ pool, bus: slow, logger: silent, pollIntervalMs: 10 });
+      await relay.start();
+      await waitFor(() => publishing);
+      const stopped = relay.stop();
+      release();
+      await stopped;
+      expect(relay.stats()).toMatchObject({ published: 2, batches: 1 });
+      expect(await relay.backlog()).toBe(0);
+      await pool.query('DELETE FROM outbox');
+    });
+
     it('should apply each event once with the pg store, even when delivered twice', async () => {
       const bus = new InProcessEventBus({ duplicateWindowMs: 0 });
       const events = [workoutLogged(10), workoutLogged(20), workoutLogged(30)];
