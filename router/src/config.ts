@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
 import { logLevel, nodeEnv, parseConfig, port, z } from '@fitness/server-kit';
+import { parseTrustedProxies } from './clientAddress.js';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -17,6 +18,18 @@ const schema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_000_000),
   /** Per-subgraph request timeout, in milliseconds. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Comma-separated addresses or CIDR blocks of the proxies in front of the router;
+   * only for a peer listed here is X-Forwarded-For believed. Default: none.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const { list, problems } = parseTrustedProxies(value);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return list;
+    }),
   ...authEnv,
 });
 
@@ -47,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     corsOrigins: production ? extraOrigins : [STUDIO, ...extraOrigins],
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
+    trustedProxies: c.TRUSTED_PROXIES,
     tokens: tokenSettingsFrom(c, production),
   };
 }

@@ -6,4 +6,9 @@ export interface RouterContext {
   /** The verified `Authorization` value, forwarded to subgraphs as is; undefined when anonymous. */
   authorization: string | undefined;
   requestId: string;
+  /**
+   * The caller's address (see clientAddressOf), sent to subgraphs as x-client-address;
+   * undefined when unknown, and then the header is not sent at all.
+   */
+  clientAddress?: string | undefined;
 }

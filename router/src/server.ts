@@ -5,6 +5,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
 import { closeHttpServer, createFormatError, createHttpApp, type Logger, listen } from '@fitness/server-kit';
+import { clientAddressOf } from './clientAddress.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
@@ -68,6 +69,11 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
         viewer,
         authorization: viewer.userId ? req.headers.authorization : undefined,
         requestId: requestIdOf(req.headers['x-request-id']),
+        clientAddress: clientAddressOf(
+          req.socket.remoteAddress,
+          req.headers['x-forwarded-for'],
+          config.trustedProxies,
+        ),
       };
     },
     context: (auth) => auth,

@@ -1,15 +1,17 @@
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createTokenIssuer } from '@fitness/auth';
+import { createTokenIssuer, publicJwks } from '@fitness/auth';
 import { closeHttpServer, createHttpApp, createLogger, listen } from '@fitness/server-kit';
 import { bearer, postGraphQL } from '@fitness/testing';
 import { composeSupergraph } from '@fitness/tooling';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientAddressOf, parseTrustedProxies } from '../src/clientAddress.js';
 import { loadConfig } from '../src/config.js';
 import { type RunningRouter, startRouter } from '../src/server.js';
 
@@ -29,7 +31,7 @@ const sdl = (extraField = '') => `
     boom: String
     ${extraField}
   }
-  type Seen { authorization: String, internal: String, requestId: String }
+  type Seen { authorization: String, internal: String, requestId: String, clientAddress: String }
 `;
 
 /** A subgraph that tells what headers the router sent it. */
@@ -47,6 +49,7 @@ async function startEchoSubgraph() {
               authorization: headers.authorization ?? null,
               internal: (headers['x-internal-user-id'] as string | undefined) ?? null,
               requestId: (headers['x-request-id'] as string | undefined) ?? null,
+              clientAddress: (headers['x-client-address'] as string | undefined) ?? null,
             };
           },
           boom: () => {
@@ -141,6 +144,17 @@ describe('router', () => {
     expect(body.data).toEqual({
       seen: { authorization: `Bearer ${token}`, internal: null, requestId: 'req-123' },
     });
+  });
+
+  it('should send the socket address as x-client-address, never a client-sent one or X-Forwarded-For', async () => {
+    const { body } = await postGraphQL(
+      router.url,
+      '{ seen { clientAddress } }',
+      {},
+      { 'x-client-address': '6.6.6.6', 'x-forwarded-for': '203.0.113.9' },
+    );
+    expect(body.data).toEqual({ seen: { clientAddress: '127.0.0.1' } });
+    expect(echo.lastHeaders()['x-client-address']).toBe('127.0.0.1');
   });
 
   it('should answer 401 UNAUTHENTICATED to a bad or expired token without calling a subgraph', async () => {
@@ -269,5 +283,109 @@ describe('router in production', () => {
 
   it('should refuse to start without JWT_SECRET', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('JWT_SECRET must be set');
+  });
+});
+
+/** Starts the echo subgraph and a router over it with extra env; stops both afterwards. */
+async function withRouter(env: NodeJS.ProcessEnv, run: (router: RunningRouter) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'router-env-'));
+  const echo = await startEchoSubgraph();
+  const router = await startRouter(
+    loadConfig({ PORT: '0', SUPERGRAPH_PATH: writeSupergraph(dir, echo.url), ...env }),
+    logger,
+  );
+  try {
+    await run(router);
+  } finally {
+    await router.stop();
+    await echo.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('router behind a trusted proxy', () => {
+  it('should take the rightmost untrusted X-Forwarded-For hop when the peer is a trusted proxy', async () => {
+    await withRouter({ JWT_SECRET: SECRET, TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8' }, async (router) => {
+      const seen = async (headers: Record<string, string>) =>
+        (await postGraphQL(router.url, '{ seen { clientAddress } }', {}, headers)).body.data;
+      // The left end is what the client wrote; the proxy appended the address it saw.
+      expect(
+        await seen({ 'x-forwarded-for': '6.6.6.6, 203.0.113.9', 'x-client-address': '6.6.6.6' }),
+      ).toEqual({
+        seen: { clientAddress: '203.0.113.9' },
+      });
+      expect(await seen({ 'x-forwarded-for': '203.0.113.9, 10.1.2.3' })).toEqual({
+        seen: { clientAddress: '203.0.113.9' },
+      });
+      expect(await seen({})).toEqual({ seen: { clientAddress: '127.0.0.1' } });
+    });
+  });
+});
+
+describe('client address', () => {
+  const none = parseTrustedProxies('').list;
+  const trusted = parseTrustedProxies('10.0.0.1, 192.168.0.0/16, fd00::/8').list;
+
+  it('should use the peer when it is not a trusted proxy', () => {
+    expect(clientAddressOf('::ffff:198.51.100.4', '203.0.113.9', none)).toBe('198.51.100.4');
+    expect(clientAddressOf('10.0.0.1', '203.0.113.9', none)).toBe('10.0.0.1');
+    expect(clientAddressOf(undefined, '203.0.113.9', trusted)).toBeUndefined();
+  });
+
+  it('should walk X-Forwarded-For from the right through trusted proxies only', () => {
+    expect(clientAddressOf('10.0.0.1', '1.1.1.1, 203.0.113.9, 192.168.4.4', trusted)).toBe('203.0.113.9');
+    expect(clientAddressOf('10.0.0.1', ['1.1.1.1', '[2001:db8::7]:443'], trusted)).toBe('2001:db8::7');
+    expect(clientAddressOf('fd00::1', '203.0.113.9:5555', trusted)).toBe('203.0.113.9');
+    // Every hop trusted: the leftmost is the best there is.
+    expect(clientAddressOf('10.0.0.1', '192.168.1.1', trusted)).toBe('192.168.1.1');
+    // A malformed hop stops the walk at the proxy that passed it on.
+    expect(clientAddressOf('10.0.0.1', '203.0.113.9, evil', trusted)).toBe('10.0.0.1');
+  });
+
+  it('should report invalid TRUSTED_PROXIES entries', () => {
+    expect(parseTrustedProxies('10.0.0.1, nope, 10.0.0.0/33, ::1/129').problems).toHaveLength(3);
+  });
+});
+
+describe('router with JWKS', () => {
+  it('should verify EdDSA tokens through the JWKS and refuse HS256 ones, even signed with the public key', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const claims = { issuer: 'fitness-users', audience: 'fitness-api' };
+    const signing = { ...claims, algorithm: 'EdDSA' as const, signingKey: { kid: 'k1', privateKey } };
+    const jwks = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(publicJwks(signing)));
+    });
+    const jwksPort = await listen(jwks, 0, '127.0.0.1');
+    try {
+      await withRouter(
+        { JWT_ALG: 'EdDSA', JWT_JWKS_URL: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json` },
+        async (router) => {
+          const { token } = await createTokenIssuer({ ...signing, ttlSeconds: 600 })('user-7');
+          const ok = await postGraphQL(router.url, '{ seen { authorization } }', {}, bearer(token));
+          expect(ok.status).toBe(200);
+          expect(ok.body.data).toEqual({ seen: { authorization: `Bearer ${token}` } });
+
+          const hs = await postGraphQL(
+            router.url,
+            '{ seen { authorization } }',
+            {},
+            bearer((await issue('u')).token),
+          );
+          expect(hs.status).toBe(401);
+
+          const publicPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString();
+          // The public key is public: an attacker can HMAC a token with its PEM as the secret.
+          const now = Math.floor(Date.now() / 1000);
+          const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+          const unsigned = `${part({ alg: 'HS256', kid: 'k1' })}.${part({ sub: 'admin', iss: claims.issuer, aud: claims.audience, iat: now, exp: now + 600 })}`;
+          const confused = `${unsigned}.${createHmac('sha256', publicPem).update(unsigned).digest('base64url')}`;
+          const refused = await postGraphQL(router.url, '{ seen { authorization } }', {}, bearer(confused));
+          expect(refused.status).toBe(401);
+          expect(refused.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+        },
+      );
+    } finally {
+      await closeHttpServer(jwks);
+    }
   });
 });
