@@ -10,5 +10,5 @@ export interface RouterContext {
    * The caller's address (see clientAddressOf), sent to subgraphs as x-client-address;
    * undefined when unknown, and then the header is not sent at all.
    */
-  clientAddress?: string | undefined;
+  clientAddress: string | undefined;
 }
