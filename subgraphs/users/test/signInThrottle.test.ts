@@ -9,6 +9,7 @@ import type { AccountSettings } from '../src/datasources/UsersDataSource.js';
 import { hashPassword } from '../src/passwords.js';
 import { createUsersServer } from '../src/server.js';
 import { addressKey, SignInThrottle } from '../src/signInThrottle.js';
+import { openRateLimiter } from '../src/stores.js';
 import { uniqueHandle } from './adapters.js';
 
 const logger = createLogger('users-test', 'silent');
@@ -151,6 +152,39 @@ describe('signIn throttling', () => {
     const email = await account();
     for (let i = 0; i < 5; i++) await signIn(email, 'wrong password!', null);
     expect(errorCodes(await signIn(email, PASSWORD, null))).toEqual(['RATE_LIMITED']);
+  });
+});
+
+describe('signIn throttling with Redis down', () => {
+  it('should fail the sign-in, masked, rather than run unthrottled', async () => {
+    // Nothing listens on port 1: every command fails at once (no offline queue).
+    const limiter = await openRateLimiter({ redisUrl: 'redis://127.0.0.1:1' }, logger);
+    const server = createUsersServer(logger);
+    await server.start();
+    try {
+      const accounts: AccountSettings = {
+        issueToken: async () => {
+          throw new Error('no token may be issued');
+        },
+        defaultRegion: 'EU',
+        signInThrottle: new SignInThrottle(limiter, {
+          maxFailuresPerAccount: 5,
+          maxFailuresPerAddress: 20,
+          windowSeconds: WINDOW_SECONDS,
+        }),
+      };
+      const response = await server.executeOperation(
+        { query: SIGN_IN, variables: { input: { email: 'a@example.com', password: PASSWORD } } },
+        { contextValue: createContext({ userId: null }, new MemoryUsersStore(), accounts, logger) },
+      );
+      const result = assertSingleResult(response.body) as SingleResult;
+      expect(errorCodes(result)).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(result.errors?.[0]?.message).toBe('Internal server error');
+      expect(await limiter.ping()).toBe(false);
+    } finally {
+      await server.stop();
+      await limiter.close();
+    }
   });
 });
 
