@@ -18,6 +18,16 @@ const schema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_000_000),
   /** Per-subgraph request timeout, in milliseconds. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Active subscriptions this router process serves at most. */
+  MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(50_000),
+  /** Subscriptions one graphql-ws connection may hold. */
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(100),
+  /** Reconnect attempts to a subgraph before its client streams end with an error. */
+  SUBSCRIPTION_RETRY_ATTEMPTS: z.coerce.number().int().min(0).default(3),
+  /** How long a client may leave results unread (over 1 MiB buffered) before it is closed. */
+  SLOW_CONSUMER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Serve Prometheus metrics on GET /metrics. */
+  METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /**
    * Comma-separated addresses or CIDR blocks of the proxies in front of the router;
    * only for a peer listed here is X-Forwarded-For believed. Default: none.
@@ -60,6 +70,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     corsOrigins: production ? extraOrigins : [STUDIO, ...extraOrigins],
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
+    subscriptions: {
+      maxSubscriptions: c.MAX_SUBSCRIPTIONS,
+      maxSubscriptionsPerConnection: c.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      retryAttempts: c.SUBSCRIPTION_RETRY_ATTEMPTS,
+      slowConsumerTimeoutMs: c.SLOW_CONSUMER_TIMEOUT_MS,
+    },
+    metricsEnabled: c.METRICS_ENABLED === 'true',
     trustedProxies: c.TRUSTED_PROXIES,
     tokens: tokenSettingsFrom(c, production),
   };

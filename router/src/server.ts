@@ -1,19 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
-import { closeHttpServer, createFormatError, createHttpApp, type Logger, listen } from '@fitness/server-kit';
+import { createTokenVerifier, viewerFromAuthorization, viewerFromHeaders } from '@fitness/auth';
+import {
+  badUserInput,
+  closeHttpServer,
+  createFormatError,
+  createHttpApp,
+  type Logger,
+  listen,
+} from '@fitness/server-kit';
+import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
+import { createRouterMetrics } from './metrics.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
+import { SubscriptionEngine } from './subscriptions/engine.js';
+import { acceptsMultipartSubscription, serveMultipartSubscription } from './subscriptions/multipart.js';
+import { serveWebSockets } from './subscriptions/wsServer.js';
 import { supergraphFromFile } from './supergraph.js';
 
 export interface RunningRouter {
   port: number;
   url: string;
+  engine: SubscriptionEngine;
   stop(): Promise<void>;
 }
 
@@ -36,9 +50,18 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     },
     logger,
   });
-  gateway.onSchemaLoadOrUpdate(() => {
+  const engine = new SubscriptionEngine({
+    logger,
+    subgraphUrls: config.subgraphUrls,
+    subgraphTimeoutMs: config.subgraphTimeoutMs,
+    limits: { maxSubscriptions: config.subscriptions.maxSubscriptions },
+    upstream: { retryAttempts: config.subscriptions.retryAttempts },
+  });
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    engine.updateSchema(coreSupergraphSdl, apiSchema);
     ready = true;
   });
+  const metrics = createRouterMetrics(() => engine.stats());
 
   const apollo = new ApolloServer<RouterContext>({
     gateway,
@@ -57,42 +80,131 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   await apollo.start();
 
   const verify = createTokenVerifier(config.tokens);
+  const identify = (viewer: RouterContext['viewer'], req: IncomingMessage): RouterContext => ({
+    viewer,
+    authorization: viewer.userId ? req.headers.authorization : undefined,
+    requestId: requestIdOf(req.headers['x-request-id']),
+    clientAddress: clientAddressOf(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      config.trustedProxies,
+    ),
+  });
   const server = createHttpApp<RouterContext, RouterContext>({
     logger,
     apollo,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     // The token is checked before planning: a bad one is a 401, not a partial result.
-    authenticate: async (req) => {
-      const viewer = await viewerFromHeaders(req.headers, verify);
-      return {
-        viewer,
-        authorization: viewer.userId ? req.headers.authorization : undefined,
-        requestId: requestIdOf(req.headers['x-request-id']),
-        clientAddress: clientAddressOf(
-          req.socket.remoteAddress,
-          req.headers['x-forwarded-for'],
-          config.trustedProxies,
-        ),
-      };
+    authenticate: async (req) => identify(await viewerFromHeaders(req.headers, verify), req),
+    // Subscriptions over HTTP: Apollo Server cannot run them on a gateway; the engine can.
+    beforeGraphQL: (req, res, body, auth) => {
+      const request = body as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
+      if (
+        req.method !== 'POST' ||
+        typeof request?.query !== 'string' ||
+        !request.query.includes('subscription')
+      ) {
+        return false;
+      }
+      let kind: string | undefined;
+      try {
+        kind = getOperationAST(
+          parse(request.query),
+          typeof request.operationName === 'string' ? request.operationName : undefined,
+        )?.operation;
+      } catch {
+        return false; // Apollo Server reports the parse error
+      }
+      if (kind !== 'subscription') return false;
+      if (!acceptsMultipartSubscription(req)) {
+        throw badUserInput(
+          'Subscriptions need graphql-ws on this path, or an Accept header of multipart/mixed;subscriptionSpec=1.0.',
+        );
+      }
+      serveMultipartSubscription(
+        engine,
+        {
+          query: request.query,
+          operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
+          variables: (request.variables as Record<string, unknown> | null | undefined) ?? {},
+          ...auth,
+        },
+        req,
+        res,
+      );
+      return true;
     },
     context: (auth) => auth,
     ready: async () => ready,
-    routes: config.production
-      ? {}
-      : {
-          'GET /': (_req, res) => {
-            res.writeHead(302, { location: '/graphql' }).end();
-          },
-        },
+    routes: {
+      ...(config.metricsEnabled
+        ? {
+            'GET /metrics': async (_req, res) => {
+              res.writeHead(200, { 'content-type': metrics.registry.contentType });
+              res.end(await metrics.registry.metrics());
+            },
+          }
+        : {}),
+      ...(config.production
+        ? {}
+        : {
+            'GET /': (_req, res) => {
+              res.writeHead(302, { location: '/graphql' }).end();
+            },
+          }),
+    },
   });
+  metrics.observe(server);
+  // graphql-transport-ws on the same path: the token travels in connection_init's
+  // payload and is checked once, when the connection opens.
+  const ws = serveWebSockets<RouterContext>({
+    server,
+    path: '/graphql',
+    logger,
+    engine,
+    limits: {
+      maxSubscriptionsPerConnection: config.subscriptions.maxSubscriptionsPerConnection,
+      slowConsumerTimeoutMs: config.subscriptions.slowConsumerTimeoutMs,
+    },
+    authenticate: async (payload, req) => {
+      const raw = payload.authorization ?? payload.Authorization;
+      const authorization = typeof raw === 'string' ? raw : undefined;
+      const viewer = await viewerFromAuthorization(authorization, verify);
+      return { ...identify(viewer, req), authorization: viewer.userId ? authorization : undefined };
+    },
+    identity: (auth) => auth,
+    execute: async (request, auth) => {
+      const response = await apollo.executeOperation(
+        {
+          query: request.query,
+          variables: request.variables ?? {},
+          ...(request.operationName ? { operationName: request.operationName } : {}),
+        },
+        { contextValue: { ...auth, requestId: requestIdOf(undefined) } },
+      );
+      return response.body.kind === 'single'
+        ? response.body.singleResult
+        : { errors: [{ message: 'Incremental delivery is not supported over graphql-ws.' }] };
+    },
+    metrics: {
+      connectionOpened: metrics.wsConnectionOpened,
+      connectionClosed: metrics.wsConnectionClosed,
+      slowConsumerClosed: metrics.slowConsumerClosed,
+    },
+  });
+  const stopActivityLog = metrics.startActivityLog(logger);
   const port = await listen(server, config.port, config.host);
   const url = `http://${config.host}:${port}/graphql`;
   logger.info({ url, port }, 'router listening');
   return {
     port,
     url,
+    engine,
     async stop() {
+      stopActivityLog();
+      await ws.close();
+      await engine.close();
       await closeHttpServer(server);
       await apollo.stop();
     },

@@ -20,6 +20,17 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
    */
   authenticate: (req: IncomingMessage) => Promise<TAuth>;
   context: (auth: TAuth, req: IncomingMessage) => Promise<TContext> | TContext;
+  /**
+   * Sees every authenticated GraphQL request before Apollo does, with its parsed
+   * body; returns true when it answered the request itself (e.g. subscriptions
+   * over multipart HTTP, which Apollo Server cannot run on a gateway).
+   */
+  beforeGraphQL?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    auth: TAuth,
+  ) => Promise<boolean> | boolean;
   /** What GET /ready answers: true when every store the service needs responds. */
   ready: () => Promise<boolean>;
   routes?: Record<string, RouteHandler>;
@@ -129,6 +140,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
       }
     }
     const auth = await options.authenticate(req);
+    if (options.beforeGraphQL && (await options.beforeGraphQL(req, res, body, auth))) return;
     const httpGraphQLRequest: HTTPGraphQLRequest = {
       method: req.method ?? 'GET',
       headers: headerMapOf(req),

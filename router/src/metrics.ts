@@ -1,0 +1,122 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { EngineStats } from './subscriptions/engine.js';
+
+export interface RouterMetrics {
+  registry: Registry;
+  wsConnectionOpened(): void;
+  wsConnectionClosed(): void;
+  slowConsumerClosed(): void;
+  /** Counts HTTP responses by status. */
+  observe(server: Server): void;
+  /** Logs subscription activity (with events/s) every `intervalMs` while there is any. */
+  startActivityLog(logger: Logger, intervalMs?: number): () => void;
+}
+
+/**
+ * Prometheus metrics of one router (its own registry, so several routers can live
+ * in one process): process defaults, HTTP responses, WebSocket connections and the
+ * subscription engine's subscriptions, groups, upstreams, events and deliveries.
+ */
+export function createRouterMetrics(stats: () => EngineStats): RouterMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'router_' });
+  const responses = new Counter({
+    name: 'router_http_responses_total',
+    help: 'HTTP responses by status code.',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const connections = new Gauge({
+    name: 'router_ws_connections',
+    help: 'Open graphql-ws connections.',
+    registers: [registry],
+  });
+  const slowConsumers = new Counter({
+    name: 'router_ws_slow_consumers_closed_total',
+    help: 'Connections closed because they did not read their results in time.',
+    registers: [registry],
+  });
+  const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(stats()));
+      },
+    });
+  gauge('router_subscriptions_active', 'Active client subscriptions.', (s) => s.subscriptions);
+  gauge(
+    'router_subscription_groups',
+    'Distinct client operations being executed per event.',
+    (s) => s.groups,
+  );
+  gauge('router_upstream_subscriptions', 'Subscriptions open to subgraphs.', (s) => s.upstreams);
+  gauge('router_upstream_connections', 'graphql-ws connections to subgraphs.', (s) => s.upstreamConnections);
+  const counter = (name: string, help: string, read: (s: EngineStats) => number) => {
+    let reported = 0;
+    return new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = read(stats());
+        if (now > reported) this.inc(now - reported);
+        reported = now;
+      },
+    });
+  };
+  counter(
+    'router_subscription_events_total',
+    'Events received from subgraphs, per group.',
+    (s) => s.eventsReceived,
+  );
+  counter(
+    'router_subscription_executions_total',
+    'Plan executions for subscription events.',
+    (s) => s.executions,
+  );
+  counter(
+    'router_subscription_messages_total',
+    'Results delivered to subscribers.',
+    (s) => s.messagesDelivered,
+  );
+
+  return {
+    registry,
+    wsConnectionOpened: () => connections.inc(),
+    wsConnectionClosed: () => connections.dec(),
+    slowConsumerClosed: () => slowConsumers.inc(),
+    observe(server) {
+      server.on('request', (_req, res) => {
+        res.on('finish', () => responses.inc({ status: String(res.statusCode) }));
+      });
+    },
+    startActivityLog(logger, intervalMs = 60_000) {
+      let last = stats();
+      let lastAt = Date.now();
+      const timer = setInterval(() => {
+        const now = stats();
+        const seconds = (Date.now() - lastAt) / 1000;
+        if (now.subscriptions > 0 || now.eventsReceived > last.eventsReceived) {
+          logger.info(
+            {
+              subscriptions: now.subscriptions,
+              groups: now.groups,
+              upstreams: now.upstreams,
+              eventsPerSec: Number(((now.eventsReceived - last.eventsReceived) / seconds).toFixed(2)),
+              messagesPerSec: Number(((now.messagesDelivered - last.messagesDelivered) / seconds).toFixed(2)),
+            },
+            'subscription activity',
+          );
+        }
+        last = now;
+        lastAt = Date.now();
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { type Client, createClient } from 'graphql-ws';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+
+/** What a subgraph sent for one event of a subscription. */
+export interface UpstreamEvent {
+  data?: Record<string, unknown> | null;
+  errors?: readonly { message: string; extensions?: Record<string, unknown> }[];
+}
+
+export interface UpstreamListener {
+  onEvent(event: UpstreamEvent): void;
+  /** The upstream failed or ended: nothing more will come. */
+  onEnd(error: Error | undefined): void;
+}
+
+export interface UpstreamOptions {
+  /** Ping interval of the upstream connections. @default 10_000 */
+  keepAliveMs: number;
+  /** Reconnect attempts before a lost subgraph ends its subscriptions. @default 3 */
+  retryAttempts: number;
+  /** First reconnect delay, doubled each attempt. @default 250 */
+  retryBaseMs: number;
+}
+
+export const DEFAULT_UPSTREAM_OPTIONS: UpstreamOptions = {
+  keepAliveMs: 10_000,
+  retryAttempts: 3,
+  retryBaseMs: 250,
+};
+
+/** ws:// form of a subgraph's http(s):// routing URL. */
+export function webSocketUrl(httpUrl: string): string {
+  const url = new URL(httpUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+/**
+ * One graphql-ws connection per (subgraph, credentials), multiplexing every upstream
+ * subscription that shares them. Connections open on first use and close shortly
+ * after their last subscription ends.
+ */
+export class UpstreamClients {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly options: UpstreamOptions = DEFAULT_UPSTREAM_OPTIONS,
+  ) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  client(url: string, authorization: string | undefined): Client {
+    const key = `${url}\n${authorization ?? ''}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      const { keepAliveMs, retryAttempts, retryBaseMs } = this.options;
+      client = createClient({
+        url: webSocketUrl(url),
+        webSocketImpl: WebSocket,
+        lazy: true,
+        lazyCloseTimeout: 1_000,
+        keepAlive: keepAliveMs,
+        retryAttempts,
+        // A subgraph that went away for good must end client streams soon, not after minutes.
+        retryWait: (retries) => new Promise((r) => setTimeout(r, retryBaseMs * 2 ** retries)),
+        shouldRetry: () => true,
+        connectionParams: authorization ? { authorization } : {},
+        on: {
+          closed: (event) => {
+            const code = (event as { code?: number }).code;
+            if (code !== 1000) this.logger.warn({ url, code }, 'upstream subscription connection closed');
+          },
+        },
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.dispose()));
+    this.clients.clear();
+  }
+}
+
+/**
+ * One subscription to a subgraph, shared by every group of client operations that
+ * needs exactly this primary fetch. Keeps the latest event, so a group that joins
+ * late can run at once.
+ */
+export class Upstream {
+  private readonly listeners = new Set<UpstreamListener>();
+  private dispose: (() => void) | undefined;
+  private ended = false;
+  latest: UpstreamEvent | undefined;
+  events = 0;
+
+  constructor(
+    readonly key: string,
+    private readonly client: Client,
+    private readonly request: { query: string; variables: Record<string, unknown>; operationName?: string },
+    private readonly onIdle: (upstream: Upstream) => void,
+  ) {}
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  add(listener: UpstreamListener): void {
+    this.listeners.add(listener);
+    if (!this.dispose && !this.ended) this.start();
+  }
+
+  /** Removes a listener; the last one leaving completes the upstream subscription at once. */
+  remove(listener: UpstreamListener): void {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0) this.stop();
+  }
+
+  private start(): void {
+    this.dispose = this.client.subscribe<Record<string, unknown>>(
+      {
+        query: this.request.query,
+        variables: this.request.variables,
+        ...(this.request.operationName ? { operationName: this.request.operationName } : {}),
+      },
+      {
+        next: (result) => {
+          this.events += 1;
+          const event: UpstreamEvent = {
+            data: result.data ?? null,
+            ...(result.errors ? { errors: result.errors } : {}),
+          };
+          this.latest = event;
+          for (const listener of this.listeners) listener.onEvent(event);
+        },
+        error: (error) => this.end(toError(error)),
+        complete: () => this.end(undefined),
+      },
+    );
+  }
+
+  private end(error: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.dispose = undefined;
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    this.onIdle(this);
+    for (const listener of listeners) listener.onEnd(error);
+  }
+
+  stop(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.dispose?.();
+    this.dispose = undefined;
+    this.onIdle(this);
+  }
+}
+
+function toError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  if (Array.isArray(error)) return new Error(error.map((e: { message?: string }) => e.message).join('; '));
+  const code = (error as { code?: number } | undefined)?.code;
+  if (code !== undefined) return new Error(`the subgraph connection closed (code ${code})`);
+  return new Error('the subgraph subscription failed');
+}

@@ -1,0 +1,352 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTokenIssuer } from '@fitness/auth';
+import { createLogger } from '@fitness/server-kit';
+import { bearer, postGraphQL } from '@fitness/testing';
+import { type Client, createClient } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
+import { type RunningRouter, startRouter } from '../src/server.js';
+import { startLiveSubgraph, startPlayersSubgraph, writeStubSupergraph } from './subscriptionStubs.js';
+
+const logger = createLogger('subscriptions-test', 'silent');
+const SECRET = 'subscriptions-test-secret-long-enough-1';
+const issue = createTokenIssuer({
+  secret: SECRET,
+  issuer: 'fitness-users',
+  audience: 'fitness-api',
+  ttlSeconds: 600,
+});
+
+const BOARD = `subscription ($board: String!) {
+  scoreboard(board: $board) { board version entries { rank score player { id name } } }
+}`;
+
+interface Collected {
+  results: Record<string, unknown>[];
+  errors: unknown[];
+  completed: boolean;
+  dispose: () => void;
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function collect(client: Client, query: string, variables: Record<string, unknown>): Collected {
+  const collected: Collected = { results: [], errors: [], completed: false, dispose: () => {} };
+  collected.dispose = client.subscribe<Record<string, unknown>>(
+    { query, variables },
+    {
+      next: (r) => collected.results.push(r as Record<string, unknown>),
+      error: (e) => collected.errors.push(e),
+      complete: () => {
+        collected.completed = true;
+      },
+    },
+  );
+  return collected;
+}
+
+const snapshot = (version: number, ids: string[]) => ({
+  board: 'weekly',
+  version,
+  entries: ids.map((id, i) => ({ rank: i + 1, score: 100 - i, player: { id } })),
+});
+
+describe('federated subscriptions', () => {
+  let dir: string;
+  let live: Awaited<ReturnType<typeof startLiveSubgraph>>;
+  let players: Awaited<ReturnType<typeof startPlayersSubgraph>>;
+  let router: RunningRouter;
+  let wsUrl: string;
+  const clients: Client[] = [];
+
+  const client = (
+    connectionParams: Record<string, unknown> = {},
+    extra: Partial<Parameters<typeof createClient>[0]> = {},
+  ) => {
+    const c = createClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams,
+      retryAttempts: 0,
+      lazy: true,
+      ...extra,
+    });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subscriptions-test-'));
+    live = await startLiveSubgraph();
+    players = await startPlayersSubgraph();
+    const supergraphPath = writeStubSupergraph(dir, { live: live.url, players: players.url });
+    router = await startRouter(
+      loadConfig({
+        PORT: '0',
+        SUPERGRAPH_PATH: supergraphPath,
+        JWT_SECRET: SECRET,
+        MAX_SUBSCRIPTIONS_PER_CONNECTION: '3',
+        SUBSCRIPTION_RETRY_ATTEMPTS: '1',
+      }),
+      logger,
+    );
+    wsUrl = router.url.replace('http', 'ws');
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    await waitFor(() => router.engine.stats().subscriptions === 0, 'subscriptions to end');
+    await waitFor(() => live.stats.activeSubscriptions === 0, 'upstream subscriptions to end');
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await live?.stop();
+    await players?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should share one upstream subscription and one entity fetch per event among many subscribers', async () => {
+    live.publish(snapshot(1, ['a', 'b']));
+    const subscribers = Array.from({ length: 20 }, (_, i) =>
+      collect(client({}, { lazy: i % 2 === 0 }), BOARD, { board: 'weekly' }),
+    );
+    await waitFor(() => subscribers.every((s) => s.results.length === 1), 'first snapshot everywhere');
+    expect(subscribers[0]?.results[0]).toEqual({
+      data: {
+        scoreboard: {
+          board: 'weekly',
+          version: 1,
+          entries: [
+            { rank: 1, score: 100, player: { id: 'a', name: 'Player a' } },
+            { rank: 2, score: 99, player: { id: 'b', name: 'Player b' } },
+          ],
+        },
+      },
+    });
+    expect(live.stats.activeSubscriptions).toBe(1);
+    expect(router.engine.stats()).toMatchObject({ subscriptions: 20, groups: 1, upstreams: 1 });
+
+    const before = players.stats.entityCalls;
+    live.publish(snapshot(2, ['b', 'c']));
+    await waitFor(() => subscribers.every((s) => s.results.length === 2), 'second snapshot everywhere');
+    expect(players.stats.entityCalls - before).toBe(1);
+    expect(
+      (subscribers[7]?.results[1]?.data as { scoreboard: { entries: unknown[] } }).scoreboard.entries[1],
+    ).toEqual({
+      rank: 2,
+      score: 99,
+      player: { id: 'c', name: 'Player c' },
+    });
+  });
+
+  it('should give a late joiner the latest snapshot at once', async () => {
+    live.publish(snapshot(3, ['x']));
+    const first = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => first.results.length === 1, 'first subscriber');
+    const callsBefore = players.stats.entityCalls;
+    const late = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => late.results.length === 1, 'late joiner');
+    expect(late.results[0]).toEqual(first.results[0]);
+    expect(players.stats.entityCalls).toBe(callsBefore); // served from the group's latest result
+  });
+
+  it('should complete the upstream subscription when the last subscriber leaves', async () => {
+    const a = collect(client(), BOARD, { board: 'leaving' });
+    const b = collect(client(), BOARD, { board: 'leaving' });
+    await waitFor(() => a.results.length === 1 && b.results.length === 1, 'both subscribed');
+    expect(live.stats.activeSubscriptions).toBe(1);
+    a.dispose();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(live.stats.activeSubscriptions).toBe(1);
+    b.dispose();
+    await waitFor(() => live.stats.activeSubscriptions === 0, 'upstream to complete');
+    expect(router.engine.stats().upstreams).toBe(0);
+  });
+
+  it('should run viewer-dependent subscriptions per user, with their own credentials', async () => {
+    const alice = (await issue('alice')).token;
+    const bob = (await issue('bob')).token;
+    const query = `subscription { scoreboard(board: "private") { version entries { player { id secret } } } }`;
+    live.publish({ board: 'private', version: 1, entries: [{ rank: 1, score: 1, player: { id: 'p1' } }] });
+    const a = collect(client({ authorization: `Bearer ${alice}` }), query, {});
+    const b = collect(client({ authorization: `Bearer ${bob}` }), query, {});
+    await waitFor(() => a.results.length === 1 && b.results.length === 1, 'both users');
+    expect(router.engine.stats().groups).toBe(2);
+    const secretOf = (c: Collected) =>
+      (c.results[0]?.data as { scoreboard: { entries: { player: { secret: string } }[] } }).scoreboard
+        .entries[0]?.player.secret;
+    expect(secretOf(a)).toBe(`secret of p1 for ${alice.slice(-6)}`);
+    expect(secretOf(b)).toBe(`secret of p1 for ${bob.slice(-6)}`);
+    expect(live.stats.connectionParams).toContainEqual({ authorization: `Bearer ${alice}` });
+    expect(live.stats.connectionParams).toContainEqual({ authorization: `Bearer ${bob}` });
+    // The shared (public) kind never carries anyone's token to subgraphs, even a signed-in subscriber's.
+    live.publish({ board: 'public', version: 1, entries: [{ rank: 1, score: 1, player: { id: 'p2' } }] });
+    const pub = collect(client({ authorization: `Bearer ${alice}` }), BOARD, { board: 'public' });
+    await waitFor(() => pub.results.length === 1, 'public subscription');
+    expect(players.stats.lastAuthorization).toBeUndefined();
+  });
+
+  it('should refuse a bad token at connection time with close code 4403 and accept anonymous callers', async () => {
+    const closes: number[] = [];
+    const bad = client(
+      { authorization: 'Bearer not-a-token' },
+      { on: { closed: (e) => closes.push((e as { code: number }).code) } },
+    );
+    const refused = collect(bad, BOARD, { board: 'weekly' });
+    await waitFor(() => refused.errors.length === 1, 'refusal');
+    expect(closes).toEqual([4403]);
+
+    const { token } = await issue('someone', new Date(Date.now() - 3_600_000));
+    const expired = collect(client({ authorization: `Bearer ${token}` }), BOARD, { board: 'weekly' });
+    await waitFor(() => expired.errors.length === 1, 'expired refusal');
+    expect((expired.errors[0] as { code: number }).code).toBe(4403);
+
+    const anonymous = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => anonymous.results.length === 1, 'anonymous subscriber');
+  });
+
+  it('should close a socket that subscribes before connection_init with 4401', async () => {
+    const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
+    await new Promise((r) => ws.once('open', r));
+    ws.send(
+      JSON.stringify({ id: '1', type: 'subscribe', payload: { query: BOARD, variables: { board: 'x' } } }),
+    );
+    const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    expect(code).toBe(4401);
+  });
+
+  it('should report invalid operations and cap subscriptions per connection', async () => {
+    const c = client();
+    const invalid = collect(c, 'subscription { scoreboard(board: "x") { nope } }', {});
+    await waitFor(() => invalid.errors.length === 1, 'validation error');
+    expect((invalid.errors[0] as { extensions: { code: string } }[])[0]?.extensions.code).toBe(
+      'GRAPHQL_VALIDATION_FAILED',
+    );
+
+    const subs = [1, 2, 3, 4].map((i) => collect(c, BOARD, { board: `cap-${i}` }));
+    await waitFor(
+      () => subs.filter((s) => s.results.length === 1).length === 3 && subs[3]!.errors.length === 1,
+      'cap',
+    );
+    expect((subs[3]?.errors[0] as { extensions: { code: string } }[])[0]?.extensions.code).toBe(
+      'RATE_LIMITED',
+    );
+  });
+
+  it('should run queries over the same socket', async () => {
+    const result = await new Promise<unknown>((resolve, reject) => {
+      client().subscribe(
+        { query: '{ player(id: "q1") { id name } }' },
+        { next: resolve, error: reject, complete: () => {} },
+      );
+    });
+    expect(result).toEqual({ data: { player: { id: 'q1', name: 'Player q1' } } });
+  });
+
+  it('should serve subscriptions over multipart HTTP, as Apollo Client expects', async () => {
+    live.publish(snapshot(10, ['m']));
+    const controller = new AbortController();
+    const res = await fetch(router.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'multipart/mixed;subscriptionSpec="1.0",application/json',
+      },
+      body: JSON.stringify({ query: BOARD, variables: { board: 'weekly' } }),
+      signal: controller.signal,
+    });
+    expect(res.headers.get('content-type')).toMatch(
+      /^multipart\/mixed;boundary="graphql";subscriptionSpec="1.0"/,
+    );
+    const reader = res.body!.getReader();
+    let text = '';
+    const parts = () =>
+      text
+        .split('\r\n--graphql')
+        .map((p) => p.split('\r\n\r\n')[1])
+        .filter((p): p is string => Boolean(p && p !== '{}'))
+        .map((p) => JSON.parse(p) as { payload: { data: { scoreboard: { version: number } } } });
+    const readUntil = async (n: number) => {
+      while (parts().length < n) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil(1);
+    expect(parts()[0]?.payload.data.scoreboard.version).toBe(10);
+    live.publish(snapshot(11, ['m', 'n']));
+    await readUntil(2);
+    expect(parts()[1]?.payload.data.scoreboard.version).toBe(11);
+    controller.abort();
+    await waitFor(() => router.engine.stats().subscriptions === 0, 'multipart subscriber to leave');
+  });
+
+  it('should explain that HTTP subscriptions need multipart or graphql-ws', async () => {
+    const { status, body } = await postGraphQL(router.url, BOARD, { board: 'weekly' });
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('should expose subscription metrics', async () => {
+    const s = collect(client(), BOARD, { board: 'metrics' });
+    await waitFor(() => s.results.length === 1, 'subscriber');
+    const text = await (await fetch(router.url.replace('/graphql', '/metrics'))).text();
+    expect(text).toMatch(/^router_subscriptions_active 1$/m);
+    expect(text).toMatch(/^router_upstream_subscriptions 1$/m);
+    expect(text).toMatch(/^router_ws_connections \d+$/m);
+    expect(text).toMatch(/^router_subscription_events_total \d+$/m);
+  });
+
+  it('should end client streams with an error when the subgraph dies, stay healthy, and resubscribe after it is back', async () => {
+    const s = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => s.results.length === 1, 'subscriber');
+    const port = live.port;
+    await live.stop();
+    await waitFor(() => s.errors.length === 1, 'stream error', 10_000);
+    const error = (s.errors[0] as { message: string; extensions: { code: string } }[])[0];
+    expect(error?.extensions.code).toBe('SUBSCRIPTION_UPSTREAM_FAILED');
+    expect((await fetch(router.url.replace('/graphql', '/health'))).status).toBe(200);
+
+    live = await startLiveSubgraph(port);
+    live.publish(snapshot(20, ['r']));
+    const again = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => again.results.length === 1, 'resubscribed');
+    expect((again.results[0]?.data as { scoreboard: { version: number } }).scoreboard.version).toBe(20);
+  });
+
+  it('should end subscriptions with SUBSCRIPTION_SCHEMA_RELOAD when the supergraph changes', async () => {
+    const s = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => s.results.length === 1, 'subscriber');
+    writeStubSupergraph(dir, { live: live.url, players: players.url }, 'nickname: String');
+    await waitFor(() => s.errors.length === 1, 'reload error', 10_000);
+    expect((s.errors[0] as { extensions: { code: string } }[])[0]?.extensions.code).toBe(
+      'SUBSCRIPTION_SCHEMA_RELOAD',
+    );
+    const again = collect(client(), BOARD, { board: 'weekly' });
+    await waitFor(() => again.results.length === 1, 'resubscribed on the new schema');
+  });
+
+  it('should refuse a forged token on the multipart path with 401', async () => {
+    const res = await fetch(router.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'multipart/mixed;subscriptionSpec="1.0"',
+        ...bearer('forged'),
+      },
+      body: JSON.stringify({ query: BOARD, variables: { board: 'weekly' } }),
+    });
+    expect(res.status).toBe(401);
+  });
+});
