@@ -26,6 +26,8 @@ const schema = z.object({
   SUBSCRIPTION_RETRY_ATTEMPTS: z.coerce.number().int().min(0).default(3),
   /** How long a client may leave results unread (over 1 MiB buffered) before it is closed. */
   SLOW_CONSUMER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Share upstream subscriptions and per-event work between subscribers (off only for benchmarks). */
+  SUBSCRIPTION_SHARING: z.enum(['true', 'false']).default('true'),
   /** Serve Prometheus metrics on GET /metrics. */
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /**
@@ -75,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxSubscriptionsPerConnection: c.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       retryAttempts: c.SUBSCRIPTION_RETRY_ATTEMPTS,
       slowConsumerTimeoutMs: c.SLOW_CONSUMER_TIMEOUT_MS,
+      sharing: c.SUBSCRIPTION_SHARING === 'true',
     },
     metricsEnabled: c.METRICS_ENABLED === 'true',
     trustedProxies: c.TRUSTED_PROXIES,

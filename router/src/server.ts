@@ -54,7 +54,10 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     logger,
     subgraphUrls: config.subgraphUrls,
     subgraphTimeoutMs: config.subgraphTimeoutMs,
-    limits: { maxSubscriptions: config.subscriptions.maxSubscriptions },
+    limits: {
+      maxSubscriptions: config.subscriptions.maxSubscriptions,
+      sharing: config.subscriptions.sharing,
+    },
     upstream: { retryAttempts: config.subscriptions.retryAttempts },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {

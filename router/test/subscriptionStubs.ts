@@ -68,8 +68,8 @@ export async function startLiveSubgraph(port = 0) {
         w({ value: s, done: false });
       } else queue.push(s);
     };
-    let set = listeners.get(board);
-    if (!set) listeners.set(board, (set = new Set()));
+    const set = listeners.get(board) ?? new Set();
+    listeners.set(board, set);
     set.add(listener);
     stats.activeSubscriptions += 1;
     stats.totalSubscriptions += 1;

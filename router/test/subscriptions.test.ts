@@ -141,7 +141,7 @@ describe('federated subscriptions', () => {
     await waitFor(() => subscribers.every((s) => s.results.length === 2), 'second snapshot everywhere');
     expect(players.stats.entityCalls - before).toBe(1);
     expect(
-      (subscribers[7]?.results[1]?.data as { scoreboard: { entries: unknown[] } }).scoreboard.entries[1],
+      (subscribers[7]!.results[1]!.data as { scoreboard: { entries: unknown[] } }).scoreboard.entries[1],
     ).toEqual({
       rank: 2,
       score: 99,
@@ -183,7 +183,7 @@ describe('federated subscriptions', () => {
     await waitFor(() => a.results.length === 1 && b.results.length === 1, 'both users');
     expect(router.engine.stats().groups).toBe(2);
     const secretOf = (c: Collected) =>
-      (c.results[0]?.data as { scoreboard: { entries: { player: { secret: string } }[] } }).scoreboard
+      (c.results[0]!.data as { scoreboard: { entries: { player: { secret: string } }[] } }).scoreboard
         .entries[0]?.player.secret;
     expect(secretOf(a)).toBe(`secret of p1 for ${alice.slice(-6)}`);
     expect(secretOf(b)).toBe(`secret of p1 for ${bob.slice(-6)}`);
@@ -238,7 +238,7 @@ describe('federated subscriptions', () => {
       () => subs.filter((s) => s.results.length === 1).length === 3 && subs[3]!.errors.length === 1,
       'cap',
     );
-    expect((subs[3]?.errors[0] as { extensions: { code: string } }[])[0]?.extensions.code).toBe(
+    expect((subs[3]!.errors[0] as { extensions: { code: string } }[])[0]?.extensions.code).toBe(
       'RATE_LIMITED',
     );
   });
@@ -322,7 +322,7 @@ describe('federated subscriptions', () => {
     live.publish(snapshot(20, ['r']));
     const again = collect(client(), BOARD, { board: 'weekly' });
     await waitFor(() => again.results.length === 1, 'resubscribed');
-    expect((again.results[0]?.data as { scoreboard: { version: number } }).scoreboard.version).toBe(20);
+    expect((again.results[0]!.data as { scoreboard: { version: number } }).scoreboard.version).toBe(20);
   });
 
   it('should end subscriptions with SUBSCRIPTION_SCHEMA_RELOAD when the supergraph changes', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
 import { buildOperationContext, executeQueryPlan } from '@apollo/gateway';
-import type { Viewer } from '@fitness/auth';
+import { ANONYMOUS, type Viewer } from '@fitness/auth';
 import { createFormatError, ErrorCode, type Logger } from '@fitness/server-kit';
 import {
   type DocumentNode,
@@ -51,13 +51,22 @@ export interface SubscriptionHandle {
 }
 
 export interface EngineLimits {
+  /**
+   * Share upstream subscriptions and executions between subscribers. Off only to
+   * measure what sharing saves (the fan-out benchmark). @default true
+   */
+  sharing: boolean;
   /** Active subscriptions in this router process. @default 50_000 */
   maxSubscriptions: number;
   /** Distinct prepared operations kept (parse, validation, plan). @default 1_000 */
   operationCacheSize: number;
 }
 
-export const DEFAULT_ENGINE_LIMITS: EngineLimits = { maxSubscriptions: 50_000, operationCacheSize: 1_000 };
+export const DEFAULT_ENGINE_LIMITS: EngineLimits = {
+  sharing: true,
+  maxSubscriptions: 50_000,
+  operationCacheSize: 1_000,
+};
 
 export interface EngineStats {
   subscriptions: number;
@@ -123,6 +132,7 @@ export class SubscriptionEngine {
   private readonly clients: UpstreamClients;
   private readonly formatError: ReturnType<typeof createFormatError>;
   private activeSubscriptions = 0;
+  private unshared = 0;
   private readonly counters = { eventsReceived: 0, executions: 0, messagesDelivered: 0 };
 
   constructor(
@@ -201,7 +211,12 @@ export class SubscriptionEngine {
     }
     const prepared = this.prepare(state, request.query, request.operationName ?? undefined);
     const variables = request.variables ?? {};
-    const partition = prepared.viewerDependent ? `user:${request.viewer.userId ?? 'anonymous'}` : 'public';
+    if (!this.limits.sharing) this.unshared += 1;
+    const partition = !this.limits.sharing
+      ? `unshared:${this.unshared}`
+      : prepared.viewerDependent
+        ? `user:${request.viewer.userId ?? 'anonymous'}`
+        : 'public';
     const groupKey = digest(
       String(this.schemaVersion),
       request.query,
@@ -220,14 +235,14 @@ export class SubscriptionEngine {
           }
         : // Shared work is nobody's request: no credentials, no caller address.
           {
-            viewer: { userId: null },
+            viewer: ANONYMOUS,
             authorization: undefined,
             requestId: `subscription-${groupKey.slice(0, 12)}`,
             clientAddress: undefined,
           };
       group = new Group(groupKey, this, state, prepared, request, variables, context);
       this.groups.set(groupKey, group);
-      group.attach(this.upstreamFor(state, prepared, variables, context.authorization));
+      group.attach(this.upstreamFor(state, prepared, variables, context.authorization, partition));
     }
     this.activeSubscriptions += 1;
     let released = false;
@@ -299,6 +314,7 @@ export class SubscriptionEngine {
     prepared: PreparedOperation,
     variables: Record<string, unknown>,
     authorization: string | undefined,
+    partition: string,
   ): Upstream {
     const { primary } = prepared.plan;
     const primaryVariables: Record<string, unknown> = {};
@@ -309,7 +325,13 @@ export class SubscriptionEngine {
       this.options.subgraphUrls[primary.serviceName.toLowerCase()] ??
       state.subgraphUrls.get(primary.serviceName);
     if (!url) throw refuse(`No URL for subgraph ${primary.serviceName}.`, ErrorCode.INTERNAL_SERVER_ERROR);
-    const key = digest(url, primary.operation, stableJson(primaryVariables), authorization ?? '');
+    const key = digest(
+      url,
+      primary.operation,
+      stableJson(primaryVariables),
+      authorization ?? '',
+      this.limits.sharing ? '' : partition,
+    );
     let upstream = this.upstreams.get(key);
     if (!upstream) {
       upstream = new Upstream(

@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Viewer } from '@fitness/auth';
 import { GraphQLError, type GraphQLFormattedError, getOperationAST, parse } from 'graphql';
 import {
   CloseCode,
@@ -58,7 +59,7 @@ export interface WsServerOptions<TAuth> {
   authenticate(payload: Record<string, unknown>, req: IncomingMessage): Promise<TAuth>;
   /** Turns the connection's auth into a subscription request's identity. */
   identity(auth: TAuth): {
-    viewer: { userId: string | null };
+    viewer: Viewer;
     authorization: string | undefined;
     requestId: string;
     clientAddress?: string | undefined;

@@ -68,7 +68,7 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
       (
         await server.executeOperation(
           { query, variables },
-          { contextValue: createContext({ userId }, { store, provider, logger }) },
+          { contextValue: createContext({ userId, region: null }, { store, provider, logger }) },
         )
       ).body,
     );
@@ -135,7 +135,7 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
       Array.from({ length: 10 }, () => start(user, { idempotencyKey: 'storm-key-1' })),
     );
     expect(results.every((r) => r.errors === undefined)).toBe(true);
-    expect(new Set(results.map((r) => (r.data?.startMembership as { id: string }).id)).size).toBe(1);
+    expect(new Set(results.map((r) => (r.data!.startMembership as { id: string }).id)).size).toBe(1);
     expect(provider.chargesMade).toBe(1);
   });
 
