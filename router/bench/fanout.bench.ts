@@ -73,7 +73,9 @@ async function startProcess(
   });
   const lines = createInterface({ input: child.stdout! });
   const firstLine = await new Promise<string>((resolveLine, reject) => {
-    lines.once('line', resolveLine);
+    lines.on('line', (line) => {
+      if (line.startsWith('{')) resolveLine(line);
+    });
     child.once('exit', (code) => reject(new Error(`process exited with ${code}`)));
   });
   return { child, firstLine };

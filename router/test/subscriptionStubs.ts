@@ -111,7 +111,7 @@ export async function startLiveSubgraph(port = 0) {
       },
     } as never,
   });
-  const apollo = new ApolloServer({ schema });
+  const apollo = new ApolloServer({ schema, logger });
   await apollo.start();
   const server: Server = createHttpApp({
     logger,
@@ -156,6 +156,7 @@ export async function startLiveSubgraph(port = 0) {
 export async function startPlayersSubgraph() {
   const stats = { entityCalls: 0, lastAuthorization: undefined as string | undefined };
   const apollo = new ApolloServer<{ headers: IncomingHttpHeaders }>({
+    logger,
     schema: buildSubgraphSchema({
       typeDefs: parse(PLAYERS_SDL()),
       resolvers: {
