@@ -1,13 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { forbidden, invalidCredentials, unauthenticated } from '@fitness/server-kit';
-import { InvalidTokenError, type TokenVerifier } from './tokens.js';
+import { InvalidTokenError, type Region, type TokenVerifier } from './tokens.js';
 
 /** Who is calling. `userId` is null for an anonymous caller. */
 export interface Viewer {
   userId: string | null;
+  /** The `region` claim of the token; null when anonymous or when the token carries none. */
+  region: Region | null;
 }
 
-export const ANONYMOUS: Viewer = Object.freeze({ userId: null });
+export const ANONYMOUS: Viewer = Object.freeze({ userId: null, region: null });
 
 /** Pulls the token out of `Bearer <token>`; undefined when there is no such header. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -28,8 +30,8 @@ export async function viewerFromAuthorization(
   const token = bearerToken(authorization);
   if (token === undefined) return ANONYMOUS;
   try {
-    const { userId } = await verify(token);
-    return { userId };
+    const { userId, region } = await verify(token);
+    return { userId, region: region ?? null };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw invalidCredentials(error.message);
     throw error;

@@ -57,10 +57,25 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
+/** The deployment regions of the client contract (enum Region). */
+export const REGIONS = ['EU', 'US', 'APAC'] as const;
+export type Region = (typeof REGIONS)[number];
+
+export const isRegion = (value: unknown): value is Region =>
+  typeof value === 'string' && (REGIONS as readonly string[]).includes(value);
+
 export interface VerifiedToken {
   userId: string;
+  /**
+   * The `region` claim; absent when the token has none (issued before the claim
+   * existed) or names a region this verifier does not know.
+   */
+  region?: Region;
   expiresAt: Date;
 }
+
+/** Who a token is issued to: a user id, or the id with the custom claims users adds. */
+export type TokenSubject = string | { userId: string; region?: Region | null };
 
 /** Why a token was refused; the message is safe to show to a client. */
 export class InvalidTokenError extends Error {}
@@ -97,7 +112,7 @@ export function publicJwks(settings: TokenSettings): { keys: PublicJwk[] } | und
   return { keys };
 }
 
-export type TokenIssuer = (userId: string, now?: Date) => Promise<IssuedToken>;
+export type TokenIssuer = (subject: TokenSubject, now?: Date) => Promise<IssuedToken>;
 
 /** Signs tokens with the HS256 secret, or with the private key when one is configured. */
 export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number }): TokenIssuer {
@@ -112,10 +127,14 @@ export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number
     key = keyOf(settings.secret);
     header = { alg: HS256, typ: 'JWT' };
   }
-  return async (userId, now = new Date()) => {
+  return async (subject, now = new Date()) => {
+    const { userId, region = null } =
+      typeof subject === 'string' ? { userId: subject, region: null } : subject;
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + settings.ttlSeconds;
-    const token = await new SignJWT({})
+    // Services read the region from the token (events, region-scoped data) instead of
+    // calling users on every request; it is fixed at sign-up, so it cannot go stale.
+    const token = await new SignJWT(region ? { region } : {})
       .setProtectedHeader(header)
       .setSubject(userId)
       .setIssuer(settings.issuer)
@@ -188,7 +207,13 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.exp === undefined) {
         throw new InvalidTokenError('Token has no subject.');
       }
-      return { userId: payload.sub, expiresAt: new Date(payload.exp * 1000) };
+      // A region this verifier does not know (a newer users service) is not a reason to
+      // refuse an otherwise valid token: the caller is simply treated as region-less.
+      return {
+        userId: payload.sub,
+        ...(isRegion(payload.region) ? { region: payload.region } : {}),
+        expiresAt: new Date(payload.exp * 1000),
+      };
     } catch (error) {
       if (error instanceof InvalidTokenError || error instanceof KeySetUnavailableError) throw error;
       if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token has expired.');

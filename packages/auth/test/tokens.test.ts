@@ -65,9 +65,45 @@ describe('tokens', () => {
   });
 });
 
+describe('region claim', () => {
+  it('should carry the region from issuer to verifier and viewer', async () => {
+    const { token } = await issue({ userId: 'user-1', region: 'APAC' });
+    expect((await verify(token)).region).toBe('APAC');
+    expect(await viewerFromAuthorization(`Bearer ${token}`, verify)).toEqual({
+      userId: 'user-1',
+      region: 'APAC',
+    });
+  });
+
+  it('should give a null region for a token without the claim', async () => {
+    const { token } = await issue('user-1');
+    expect((await verify(token)).region).toBeUndefined();
+    expect(await viewerFromAuthorization(`Bearer ${token}`, verify)).toEqual({
+      userId: 'user-1',
+      region: null,
+    });
+  });
+
+  it('should accept a token with an unknown region as region-less rather than refuse it', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ region: 'MARS' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-1')
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(new TextEncoder().encode(settings.secret));
+    expect(await viewerFromAuthorization(`Bearer ${token}`, verify)).toEqual({
+      userId: 'user-1',
+      region: null,
+    });
+  });
+});
+
 describe('viewerFromAuthorization', () => {
   it('should treat a missing header as anonymous', async () => {
-    expect(await viewerFromAuthorization(undefined, verify)).toEqual({ userId: null });
+    expect(await viewerFromAuthorization(undefined, verify)).toEqual({ userId: null, region: null });
   });
 
   it('should turn a bad token into UNAUTHENTICATED with HTTP 401', async () => {

@@ -36,7 +36,7 @@ describe.each(pgEngines('payments store', { timescale: false }))('payments on $n
       (
         await server.executeOperation(
           { query, variables },
-          { contextValue: createContext({ userId }, { store, provider, logger }) },
+          { contextValue: createContext({ userId, region: null }, { store, provider, logger }) },
         )
       ).body,
     );

@@ -106,7 +106,9 @@ describe.each(caches)('recommendations subgraph with the $name cache', (adapter)
       (
         await server.executeOperation(
           { query, variables },
-          { contextValue: createContext({ userId }, cache, logger, { now: () => NOW, engine }) },
+          {
+            contextValue: createContext({ userId, region: null }, cache, logger, { now: () => NOW, engine }),
+          },
         )
       ).body,
     );
@@ -227,7 +229,7 @@ describe.each(caches)('recommendations subgraph with the $name cache', (adapter)
       (
         await server.executeOperation(
           { query: '{ _service { sdl } }' },
-          { contextValue: createContext({ userId: null }, cache, logger) },
+          { contextValue: createContext({ userId: null, region: null }, cache, logger) },
         )
       ).body,
     );
@@ -264,7 +266,11 @@ describe('recommendations while Redis is down', () => {
       (
         await server.executeOperation(
           { query: ENTITIES, variables: { reps: [userRep('u-down')] } },
-          { contextValue: createContext({ userId: 'u-down' }, cache, logger, { now: () => NOW }) },
+          {
+            contextValue: createContext({ userId: 'u-down', region: null }, cache, logger, {
+              now: () => NOW,
+            }),
+          },
         )
       ).body,
     );

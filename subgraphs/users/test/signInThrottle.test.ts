@@ -70,7 +70,11 @@ describe('signIn throttling', () => {
   const signIn = async (email: string, password: string, clientAddress: string | null) => {
     const response = await server.executeOperation(
       { query: SIGN_IN, variables: { input: { email, password } } },
-      { contextValue: createContext({ userId: null }, countingStore, accounts, logger, { clientAddress }) },
+      {
+        contextValue: createContext({ userId: null, region: null }, countingStore, accounts, logger, {
+          clientAddress,
+        }),
+      },
     );
     return assertSingleResult(response.body) as SingleResult;
   };
@@ -175,7 +179,14 @@ describe('signIn throttling with Redis down', () => {
       };
       const response = await server.executeOperation(
         { query: SIGN_IN, variables: { input: { email: 'a@example.com', password: PASSWORD } } },
-        { contextValue: createContext({ userId: null }, new MemoryUsersStore(), accounts, logger) },
+        {
+          contextValue: createContext(
+            { userId: null, region: null },
+            new MemoryUsersStore(),
+            accounts,
+            logger,
+          ),
+        },
       );
       const result = assertSingleResult(response.body) as SingleResult;
       expect(errorCodes(result)).toEqual(['INTERNAL_SERVER_ERROR']);

@@ -74,13 +74,18 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
   const run = async <T = Record<string, unknown>>(
     query: string,
     variables: Record<string, unknown> = {},
-    viewer: Viewer = { userId: null },
+    viewer: Pick<Viewer, 'userId'> = { userId: null },
     options: { store?: UsersStore; logger?: typeof logger } = {},
   ) => {
     const response = await server.executeOperation(
       { query, variables },
       {
-        contextValue: createContext(viewer, options.store ?? store, accounts, options.logger ?? logger),
+        contextValue: createContext(
+          { region: null, ...viewer },
+          options.store ?? store,
+          accounts,
+          options.logger ?? logger,
+        ),
       },
     );
     const result = assertSingleResult<T>(response.body);
@@ -129,7 +134,7 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
         followersCount: 0,
         followingCount: 0,
       });
-      expect((await verify(token)).userId).toBe(user.id);
+      expect(await verify(token)).toMatchObject({ userId: user.id, region: 'EU' });
       const expires = new Date(expiresAt).getTime();
       expect(expires).toBeGreaterThanOrEqual(before + TTL_SECONDS * 1000 - 2_000);
       expect(expires).toBeLessThanOrEqual(Date.now() + TTL_SECONDS * 1000 + 1_000);
@@ -199,7 +204,7 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
       });
       expect(result.errors).toBeUndefined();
       expect(result.data?.signIn.user).toEqual({ id: userId, email: input.email.toLowerCase() });
-      expect((await verify(result.data!.signIn.token)).userId).toBe(userId);
+      expect(await verify(result.data!.signIn.token)).toMatchObject({ userId, region: 'EU' });
     });
 
     it('should answer a wrong password and an unknown email with the same error', async () => {
@@ -222,7 +227,7 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
     it('should answer a failed sign-in with HTTP 200, so the router passes the message on', async () => {
       const response = await server.executeOperation(
         { query: SIGN_IN, variables: { input: { email: input.email, password: 'wrong password!' } } },
-        { contextValue: createContext({ userId: null }, store, accounts, logger) },
+        { contextValue: createContext({ userId: null, region: null }, store, accounts, logger) },
       );
       expect(response.http.status ?? 200).toBe(200);
       expect(errorCodes(assertSingleResult(response.body))).toEqual(['UNAUTHENTICATED']);

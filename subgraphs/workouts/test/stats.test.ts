@@ -226,7 +226,7 @@ describe.each(pgEngines('workouts stats', { timescale: true }))('User.stats on $
             query: STATS,
             variables: { reps: [{ __typename: 'User', id: userId }], bucket, from, to },
           },
-          { contextValue: createContext({ userId: viewer }, using, logger) },
+          { contextValue: createContext({ userId: viewer, region: null }, using, logger) },
         )
       ).body,
     );
@@ -425,7 +425,7 @@ describe.each(pgEngines('workouts stats', { timescale: true }))('User.stats on $
         (
           await server.executeOperation(
             { query, variables: { reps: [{ __typename: 'User', id: USERS[0] }] } },
-            { contextValue: createContext({ userId: USERS[0] }, counting, logger) },
+            { contextValue: createContext({ userId: USERS[0], region: null }, counting, logger) },
           )
         ).body,
       );
@@ -454,7 +454,7 @@ describe.each(pgEngines('workouts stats', { timescale: true }))('User.stats on $
             (
               await server.executeOperation(
                 { query: LOG, variables: { input } },
-                { contextValue: createContext({ userId: user }, store, logger) },
+                { contextValue: createContext({ userId: user, region: null }, store, logger) },
               )
             ).body,
           ),

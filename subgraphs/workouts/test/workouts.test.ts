@@ -100,7 +100,7 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
       (
         await server.executeOperation(
           { query, variables },
-          { contextValue: createContext({ userId }, using, logger) },
+          { contextValue: createContext({ userId, region: null }, using, logger) },
         )
       ).body,
     );

@@ -1,4 +1,4 @@
-import type { IssuedToken } from '@fitness/auth';
+import type { IssuedToken, TokenSubject } from '@fitness/auth';
 import { badUserInput, conflict, type Logger, notFound, unauthenticated } from '@fitness/server-kit';
 import DataLoader from 'dataloader';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../passwords.js';
@@ -14,8 +14,11 @@ import {
 import type { AuthPayloadModel, Region, UserRecord } from './models.js';
 import { DuplicateError, type EdgeChange, type UsersStore } from './UsersStore.js';
 
-/** Signs a token for a user id (`sub`); createTokenIssuer from @fitness/auth builds one. */
-export type TokenIssuer = (userId: string) => Promise<IssuedToken>;
+/**
+ * Signs a token for a user id (`sub`) with the user's `region` claim;
+ * createTokenIssuer from @fitness/auth builds one.
+ */
+export type TokenIssuer = (subject: TokenSubject) => Promise<IssuedToken>;
 
 /** What the account mutations need besides the store. */
 export interface AccountSettings {
@@ -159,7 +162,7 @@ export class UsersDataSource {
   }
 
   private async authPayload(user: UserRecord): Promise<AuthPayloadModel> {
-    const { token, expiresAt } = await this.settings.issueToken(user.id);
+    const { token, expiresAt } = await this.settings.issueToken({ userId: user.id, region: user.region });
     this.signedInIds.add(user.id);
     this.userById.prime(user.id, user);
     return { token, expiresAt, user };
