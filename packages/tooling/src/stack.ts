@@ -50,6 +50,11 @@ export interface Stack {
   routerUrl: string;
   /** Starts one service again (after `kill`), with the same port and environment. */
   restart(name: ServiceName): Promise<void>;
+  /**
+   * Starts one more instance of a service (a replica) on a free port, with extra
+   * environment; it is stopped with the stack. Returns its base URL.
+   */
+  addReplica(name: ServiceName, env?: Record<string, string | undefined>): Promise<RunningService>;
   /** Sends a signal to one service and waits for it to exit. */
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
   /** SIGTERM to everything (router first), SIGKILL to what has not exited after 15 s. */
@@ -108,14 +113,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     routerEnv[`SUBGRAPH_${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[name]}/graphql`;
   }
 
-  function launch(name: ServiceName): RunningService {
+  const replicas: RunningService[] = [];
+
+  function launch(
+    name: ServiceName,
+    replica?: { port: number; env?: Record<string, string | undefined> },
+  ): RunningService {
+    const port = replica?.port ?? ports[name];
     const env = {
       ...process.env,
       ...options.env,
       ...(name === 'router' ? routerEnv : {}),
       ...options.serviceEnv?.[name],
+      ...replica?.env,
       HOST: '127.0.0.1',
-      PORT: String(ports[name]),
+      PORT: String(port),
     };
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(repoRoot, ENTRY[name])], {
       cwd: repoRoot,
@@ -124,10 +136,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const running: RunningService = {
       name,
-      port: ports[name],
-      url: `http://127.0.0.1:${ports[name]}`,
+      port,
+      url: `http://127.0.0.1:${port}`,
       process: child,
-      output: services[name]?.output ?? [],
+      output: replica ? [] : (services[name]?.output ?? []),
     };
     const onData = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -140,7 +152,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    services[name] = running;
+    if (replica) replicas.push(running);
+    else services[name] = running;
     return running;
   }
 
@@ -169,12 +182,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async restart(name) {
       await waitReady(launch(name));
     },
+    async addReplica(name, env) {
+      const replica = launch(name, { port: await freePort(), ...(env ? { env } : {}) });
+      await waitReady(replica);
+      return replica;
+    },
     async kill(name, signal = 'SIGKILL') {
       const child = services[name].process;
       child.kill(signal);
       return waitForExit(child, 15_000);
     },
     async stop() {
+      await Promise.all(
+        replicas.map((r) => {
+          r.process.kill('SIGTERM');
+          return waitForExit(r.process, 15_000);
+        }),
+      );
       const router = services.router;
       if (router) {
         router.process.kill('SIGTERM');
