@@ -14,6 +14,8 @@ const schema = z.object({
    * explicitly, so that a deployment never takes free "payments" by accident.
    */
   PAYMENT_PROVIDER: z.enum(['sandbox']).optional(),
+  /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
+  NATS_URL: optionalUrl(),
   ...authEnv,
 });
 
@@ -32,6 +34,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: c.LOG_LEVEL,
     databaseUrl: c.PAYMENTS_DATABASE_URL,
     dataDir: c.PAYMENTS_DATA_DIR,
+    natsUrl: c.NATS_URL,
     provider: c.PAYMENT_PROVIDER ?? 'sandbox',
     tokens: tokenSettingsFrom(c, production),
   };

@@ -5,6 +5,8 @@ import { PgPaymentsStore } from './datasources/PaymentsStore.js';
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
 
 export interface PaymentsStores {
+  /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
+  url: string;
   pool: Pool;
   store: PgPaymentsStore;
   ready(): Promise<boolean>;
@@ -31,6 +33,7 @@ export async function openStores(
     throw error;
   }
   return {
+    url,
     pool,
     store: new PgPaymentsStore(pool),
     ready: () => pingPool(pool),

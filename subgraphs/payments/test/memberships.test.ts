@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { defaultRegistry, type Envelope } from '@fitness/events';
 import { createPool, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
 import { assertSingleResult, errorCodes, pgEngines, type TestDatabase } from '@fitness/testing';
@@ -83,6 +84,14 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     const result = await run(ME, { id: userId, first, after }, viewer);
     return { result, user: (result.data?._entities as Me[] | undefined)?.[0] };
   };
+  /** The user's payments.succeeded events in the outbox, validated against their schema. */
+  const events = async (userId: string) => {
+    const { rows } = await pool.query<{ type: string; payload: Envelope }>(
+      `SELECT type, payload FROM outbox WHERE payload->'payload'->>'userId' = $1 ORDER BY created_at, id`,
+      [userId],
+    );
+    return rows.map((r) => defaultRegistry.validate(r.payload));
+  };
   const fresh = () => {
     provider = new SandboxPaymentProvider();
     return `user-${randomUUID()}`;
@@ -111,6 +120,16 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
       [999, 'SUCCEEDED'],
     ]);
     expect(provider.chargesMade).toBe(1);
+    const [payment] = view!.payments!.edges;
+    const emitted = await events(user);
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toMatchObject({ type: 'payments.succeeded', version: 1, producer: 'payments' });
+    expect(emitted[0]!.payload).toEqual({
+      paymentId: payment!.node.id,
+      userId: user,
+      amountCents: 999,
+      currency: 'USD',
+    });
     const ledger = await pool.query<{ total: string }>(
       `SELECT sum(l.amount_cents)::text AS total FROM ledger_entries l JOIN payments p ON p.id = l.payment_id WHERE p.user_id = $1`,
       [user],
@@ -127,6 +146,7 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     expect(provider.chargesMade).toBe(1);
     const { rows } = await pool.query('SELECT count(*)::int AS n FROM payments WHERE user_id = $1', [user]);
     expect(rows[0].n).toBe(1);
+    expect(await events(user)).toHaveLength(1);
   });
 
   it('should charge once when the same request arrives 10 times at once', async () => {
@@ -137,6 +157,7 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     expect(results.every((r) => r.errors === undefined)).toBe(true);
     expect(new Set(results.map((r) => (r.data!.startMembership as { id: string }).id)).size).toBe(1);
     expect(provider.chargesMade).toBe(1);
+    expect(await events(user)).toHaveLength(1);
   });
 
   it('should let one of several different purchases at once through, and charge once', async () => {
@@ -175,6 +196,7 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     });
     expect(errorCodes(retry)).toEqual(['PAYMENT_DECLINED']);
     expect(provider.chargesMade).toBe(1);
+    expect(await events(user)).toEqual([]);
     const { user: view } = await me(user);
     expect(view?.isPremium).toBe(false);
     expect(view?.membership).toBeNull();
@@ -184,6 +206,7 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     // A new attempt with a working card goes through.
     const ok = await start(user, { idempotencyKey: 'declined-2' });
     expect(ok.errors).toBeUndefined();
+    expect((await events(user)).map((e) => e.type)).toEqual(['payments.succeeded']);
   });
 
   it('should apply a promo code and keep the ledger balanced', async () => {
@@ -202,6 +225,22 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
       { account: 'discounts', amount_cents: 100 },
       { account: 'revenue', amount_cents: -999 },
     ]);
+    // The event carries what was charged, not the list price.
+    expect((await events(user)).map((e) => e.payload)).toEqual([
+      expect.objectContaining({ amountCents: 899, currency: 'USD' }),
+    ]);
+  });
+
+  it('should write no payments.succeeded event for a purchase a 100% promo code made free', async () => {
+    const user = fresh();
+    const code = `FREE-${randomUUID().slice(0, 8).toUpperCase()}`;
+    await pool.query('INSERT INTO promo_codes (code, percent_off) VALUES ($1, 100)', [code]);
+    const result = await start(user, { idempotencyKey: 'free-key-1', promoCode: code });
+    expect(result.errors).toBeUndefined();
+    expect((await me(user)).user?.payments?.edges.map((e) => [e.node.amountCents, e.node.status])).toEqual([
+      [0, 'SUCCEEDED'],
+    ]);
+    expect(await events(user)).toEqual([]);
   });
 
   it('should refuse bad input with BAD_USER_INPUT or NOT_FOUND and anonymous callers with UNAUTHENTICATED', async () => {

@@ -1,3 +1,4 @@
+import { createEnvelope, writeOutbox } from '@fitness/events';
 import { type Pool, type PoolClient, withTransaction } from '@fitness/pg-kit';
 import type { MembershipRecord, PaymentRecord, PlanRecord } from './models.js';
 import type { ChargeResult } from './PaymentProvider.js';
@@ -43,7 +44,11 @@ export interface PaymentsStore {
    * attempt already made with this key, or records a new PENDING one.
    */
   beginPurchase(input: BeginPurchase): Promise<{ payment: PaymentRecord; created: boolean }>;
-  /** Step two: settles a PENDING attempt with the provider's answer, exactly once. */
+  /**
+   * Step two: settles a PENDING attempt with the provider's answer, exactly once.
+   * A success writes one `payments.succeeded` outbox row in the same transaction;
+   * a decline or an attempt already settled writes none.
+   */
   completePurchase(paymentId: string, result: ChargeResult, plan: PlanRecord): Promise<PaymentRecord>;
   /** Sets cancel_at_period_end on the open membership; null when there is none. */
   cancelAtPeriodEnd(userId: string): Promise<MembershipRecord | null>;
@@ -279,6 +284,26 @@ export class PgPaymentsStore implements PaymentsStore {
           WHERE amount <> 0`,
         [paymentId, row.currency, row.amount_cents, plan.priceCents, discount],
       );
+      // Only the transaction that moved the row out of PENDING gets here (FOR UPDATE
+      // above), so retries of the request never emit twice. v1 requires a positive
+      // amount: a purchase made free by a 100% promo code moved no money and is no
+      // payment event (the membership it opened is still stored above).
+      if (row.amount_cents > 0) {
+        await writeOutbox(
+          client,
+          createEnvelope(
+            'payments.succeeded',
+            1,
+            {
+              paymentId,
+              userId: row.user_id,
+              amountCents: row.amount_cents,
+              currency: row.currency,
+            },
+            { producer: 'payments' },
+          ),
+        );
+      }
       return toPayment(settled.rows[0]!);
     });
   }
