@@ -10,6 +10,9 @@ REDIS_PORT=${REDIS_PORT:-56379}
 NATS_PORT=${NATS_PORT:-54222}
 mkdir -p "$BASE"
 chmod 755 "$BASE"
+# What this run started (and so may stop): servers already running are reused, not owned.
+STARTED="$BASE/started"
+: > "$STARTED"
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 if ! pg_isready -h 127.0.0.1 -p "$PG_PORT" -q 2>/dev/null; then
@@ -18,17 +21,20 @@ if ! pg_isready -h 127.0.0.1 -p "$PG_PORT" -q 2>/dev/null; then
   chown postgres:postgres "$BASE/pg"
   su postgres -c "$PG_BIN/initdb -D $BASE/pg/data -A trust -U postgres -E UTF8 --no-locale" >"$BASE/pg-init.log" 2>&1
   su postgres -c "$PG_BIN/pg_ctl -D $BASE/pg/data -l $BASE/pg/server.log -w -o '-p $PG_PORT -c listen_addresses=127.0.0.1 -k $BASE/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300' start" >/dev/null
+  echo "postgres $PG_BIN/pg_ctl -D $BASE/pg/data" >> "$STARTED"
 fi
 
 if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
     --logfile "$BASE/redis.log" --dir "$BASE"
   for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "redis $REDIS_PORT" >> "$STARTED"
 fi
 
 if ! (exec 3<>/dev/tcp/127.0.0.1/"$NATS_PORT") 2>/dev/null; then
   mkdir -p "$BASE/nats"
   nohup nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$BASE/nats" >"$BASE/nats.log" 2>&1 &
+  echo "nats $!" >> "$STARTED"
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
 fi
 
