@@ -462,4 +462,34 @@ describe('supergraph end to end', () => {
       expect(ownerProfile.body.data?.user?.handle).toBe(`owner_${suffix}`);
     });
   });
+
+  // Last: it stops the payments subgraph.
+  it('should stop a subgraph gracefully on SIGTERM while requests are in flight', async () => {
+    const payments = stack.services.payments;
+    const direct = `${payments.url}/graphql`;
+    const inFlight = Array.from({ length: 40 }, () =>
+      fetch(direct, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ plans { id priceCents } }' }),
+      }).then(
+        async (res) => ({ status: res.status, body: (await res.json()) as { data?: { plans: unknown[] } } }),
+        (error: Error) => ({ refused: error }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    const exitCode = await stack.kill('payments', 'SIGTERM');
+    const outcomes = await Promise.all(inFlight);
+    expect(exitCode).toBe(0);
+    const answered = outcomes.filter(
+      (o): o is { status: number; body: { data?: { plans: unknown[] } } } => 'status' in o,
+    );
+    // Every request the service accepted got a whole answer; none was cut off.
+    expect(answered.length).toBeGreaterThan(0);
+    for (const o of answered) {
+      expect(o.status).toBe(200);
+      expect(o.body.data?.plans.length).toBeGreaterThan(0);
+    }
+    expect((await fetch(url.replace('/graphql', '/health'))).status).toBe(200);
+  });
 });
