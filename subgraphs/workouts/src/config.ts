@@ -67,6 +67,8 @@ const schema = z.object({
    * query time; older days are read from the continuous aggregate.
    */
   WORKOUTS_STATS_REALTIME_WINDOW: interval('7 days', 1, 'the aggregate materializes whole days'),
+  /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
+  NATS_URL: optionalUrl(),
   ...authEnv,
 });
 
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: c.LOG_LEVEL,
     databaseUrl: c.WORKOUTS_DATABASE_URL,
     dataDir: c.WORKOUTS_DATA_DIR,
+    natsUrl: c.NATS_URL,
     policies: {
       compressSetsAfter: c.WORKOUTS_COMPRESS_AFTER,
       setRetention: c.WORKOUTS_SET_RETENTION,

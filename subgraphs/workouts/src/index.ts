@@ -1,4 +1,6 @@
 import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
+import { connectEventBus, OutboxRelay } from '@fitness/events';
+import { isEmbeddedUrl } from '@fitness/pg-kit';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
@@ -11,15 +13,30 @@ async function main() {
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
+  const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'workouts', logger });
+  // The embedded PGlite serves one connection: no LISTEN there, the relay polls.
+  const relay = new OutboxRelay({
+    pool: stores.pool,
+    bus,
+    logger,
+    ...(isEmbeddedUrl(stores.url) ? {} : { listenUrl: stores.url }),
+  });
+  await relay.start();
   const served = await serve({
     logger,
     apollo: createWorkoutsServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, stores.store, logger),
-    ready: stores.ready,
+    ready: async () => bus.ready() && (await stores.ready()),
     host: config.host,
     port: config.port,
-    closeStores: stores.close,
+    // After HTTP has drained: the relay finishes (and commits) its claimed batch while
+    // the bus and the pool are still open, then the bus, then the pool.
+    async closeStores() {
+      await relay.stop();
+      await bus.close();
+      await stores.close();
+    },
   });
   runUntilSignal(served, logger);
 }

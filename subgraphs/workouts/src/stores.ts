@@ -14,6 +14,8 @@ import { applyStoragePolicies, runPoliciesInProcess, type StoragePolicies } from
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
 
 export interface WorkoutsStores {
+  /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
+  url: string;
   pool: Pool;
   store: PgWorkoutsStore;
   ready(): Promise<boolean>;
@@ -51,6 +53,7 @@ export async function openStores(
   // Only the embedded engine lacks TimescaleDB's background workers.
   const jobs = embedded && engine === 'timescale' ? runPoliciesInProcess(pool, logger) : undefined;
   return {
+    url,
     pool,
     store: new PgWorkoutsStore(pool, engine, logger),
     ready: () => pingPool(pool),

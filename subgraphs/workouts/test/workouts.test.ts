@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { defaultRegistry, type Envelope } from '@fitness/events';
 import { createPool, detectEngine, type Engine, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
 import { assertSingleResult, errorCodes, pgEngines, type TestDatabase } from '@fitness/testing';
@@ -100,7 +101,7 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
       (
         await server.executeOperation(
           { query, variables },
-          { contextValue: createContext({ userId, region: null }, using, logger) },
+          { contextValue: createContext({ userId, region: userId ? 'EU' : null }, using, logger) },
         )
       ).body,
     );
@@ -109,7 +110,11 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
 
   const countRows = async (table: 'workouts' | 'outbox' | 'workout_sets', workoutId: string) => {
     const column =
-      table === 'outbox' ? "payload->>'workoutId'" : table === 'workouts' ? 'id::text' : 'workout_id::text';
+      table === 'outbox'
+        ? "payload->'payload'->>'workoutId'"
+        : table === 'workouts'
+          ? 'id::text'
+          : 'workout_id::text';
     const { rows } = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`,
       [workoutId],
@@ -126,6 +131,31 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
         );
         expect(rows.map((r) => r.hypertable_name)).toEqual(['workout_sets', 'workouts']);
       }
+      // 005 kept the pre-backbone outbox as outbox_legacy beside the library's table.
+      const tables = await pool.query<{ table_name: string; columns: string[] }>(
+        `SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) AS columns
+           FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = ANY($1::text[])
+          GROUP BY table_name ORDER BY table_name`,
+        [['outbox', 'outbox_legacy', 'processed_events']],
+      );
+      expect(tables.rows).toEqual([
+        {
+          table_name: 'outbox',
+          columns: [
+            'id',
+            'type',
+            'version',
+            'payload',
+            'created_at',
+            'published_at',
+            'attempts',
+            'last_error',
+          ],
+        },
+        { table_name: 'outbox_legacy', columns: ['id', 'topic', 'payload', 'created_at', 'published_at'] },
+        { table_name: 'processed_events', columns: ['consumer', 'event_id', 'processed_at'] },
+      ]);
       const again = await migrate(pool, { dir: migrationsDir, engine, logger });
       expect(again.applied).toEqual([]);
     });
@@ -231,7 +261,7 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
   });
 
   describe('logWorkout', () => {
-    it('should store a workout with its volume computed from the sets and one outbox row', async () => {
+    it('should store a workout with its volume computed from the sets and one workouts.logged event', async () => {
       const userId = newUser();
       const input = workoutInput();
       const result = await log(userId, input);
@@ -270,19 +300,36 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
           },
         ],
       });
-      const { rows } = await pool.query<{ id: string; topic: string; payload: Record<string, unknown> }>(
-        `SELECT id, topic, payload FROM outbox WHERE payload->>'workoutId' = $1`,
+      const { rows } = await pool.query<{ id: string; type: string; version: number; payload: Envelope }>(
+        `SELECT id, type, version, payload FROM outbox WHERE payload->'payload'->>'workoutId' = $1`,
         [input.id],
       );
       expect(rows).toHaveLength(1);
-      expect(rows[0]!.topic).toBe('workouts.logged');
-      expect(rows[0]!.payload).toEqual({
-        eventId: rows[0]!.id,
-        userId,
-        workoutId: input.id,
-        startedAt: input.startedAt,
-        totals: { durationSec: 3600, volumeKg: 1012.5, distanceM: 0, calories: 420.5 },
+      expect(rows[0]).toMatchObject({ type: 'workouts.logged', version: 1 });
+      // The row holds the whole envelope, valid against the v1 schema.
+      const event = defaultRegistry.validate(rows[0]!.payload);
+      expect(event).toMatchObject({
+        id: rows[0]!.id,
+        type: 'workouts.logged',
+        version: 1,
+        producer: 'workouts',
       });
+      expect(event.payload).toEqual({
+        workoutId: input.id,
+        userId,
+        region: 'EU',
+        startedAt: input.startedAt,
+        sport: 'STRENGTH',
+        durationSec: 3600,
+        volumeKg: 1012.5,
+        distanceM: 0,
+        calories: 420.5,
+      });
+      const stored = await pool.query<{ region: string | null }>(
+        'SELECT region FROM workouts WHERE id = $1',
+        [input.id],
+      );
+      expect(stored.rows[0]!.region).toBe('EU');
     });
 
     it('should return the stored workout for a retry without writing again', async () => {
@@ -412,12 +459,15 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
       expect(deleted.data?.deleteWorkout).toBe(true);
       expect(await countRows('workouts', input.id)).toBe(0);
       expect(await countRows('workout_sets', input.id)).toBe(0);
-      const { rows } = await pool.query<{ topic: string; payload: { totals: { volumeKg: number } } }>(
-        `SELECT topic, payload FROM outbox WHERE payload->>'workoutId' = $1 ORDER BY created_at, topic`,
+      const { rows } = await pool.query<{ type: string; payload: Envelope }>(
+        `SELECT type, payload FROM outbox WHERE payload->'payload'->>'workoutId' = $1 ORDER BY created_at, id`,
         [input.id],
       );
-      expect(rows.map((r) => r.topic).sort()).toEqual(['workouts.deleted', 'workouts.logged']);
-      expect(rows.find((r) => r.topic === 'workouts.deleted')?.payload.totals.volumeKg).toBe(1012.5);
+      expect(rows.map((r) => r.type)).toEqual(['workouts.logged', 'workouts.deleted']);
+      const [logged, removed] = rows.map((r) => defaultRegistry.validate(r.payload).payload);
+      // The deleted event carries the same totals (and region) so read models can subtract them.
+      expect(removed).toEqual(logged);
+      expect(removed).toMatchObject({ volumeKg: 1012.5, region: 'EU', userId: owner });
 
       expect((await run(DELETE, { id: input.id }, owner)).data?.deleteWorkout).toBe(false);
       expect((await run(GET, { id: input.id }, owner)).data?.workout).toBeNull();

@@ -90,8 +90,16 @@ export class WorkoutsDataSource {
     return this.statsByKey.load({ userId, bucket, start, end });
   }
 
-  async logWorkout(userId: string, input: LogWorkoutInput): Promise<WorkoutRecord> {
-    const { workout } = await this.store.logWorkout(validateLogWorkout(input, userId, this.now()));
+  /** `region` is the viewer's token claim; it is not part of the content a retry is compared with. */
+  async logWorkout(
+    userId: string,
+    input: LogWorkoutInput,
+    region: string | null = null,
+  ): Promise<WorkoutRecord> {
+    const { workout } = await this.store.logWorkout({
+      ...validateLogWorkout(input, userId, this.now()),
+      region,
+    });
     this.workoutById.prime(workout.id, workout);
     // Totals read earlier in this request no longer hold.
     this.statsByKey.clearAll();

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { createEnvelope, writeOutbox } from '@fitness/events';
 import {
   type Engine,
   PgErrorCode,
@@ -155,18 +156,31 @@ function translate(error: unknown): unknown {
   }
 }
 
-const outboxPayload = (eventId: string, w: WorkoutRecord) => ({
-  eventId,
-  userId: w.userId,
-  workoutId: w.id,
-  startedAt: w.startedAt.toISOString(),
-  totals: {
-    durationSec: w.durationSec,
-    volumeKg: w.volumeKg,
-    distanceM: w.distanceM ?? 0,
-    calories: w.calories ?? 0,
-  },
-});
+/**
+ * The v1 event of a logged or deleted workout. Both carry the same totals, so a
+ * read model subtracts exactly what it added; absent distance and calories count as 0.
+ */
+const workoutEvent = (
+  type: 'workouts.logged' | 'workouts.deleted',
+  w: WorkoutRecord,
+  region: string | null,
+) =>
+  createEnvelope(
+    type,
+    1,
+    {
+      workoutId: w.id,
+      userId: w.userId,
+      region,
+      startedAt: w.startedAt.toISOString(),
+      sport: w.sport,
+      durationSec: w.durationSec,
+      volumeKg: w.volumeKg,
+      distanceM: w.distanceM ?? 0,
+      calories: w.calories ?? 0,
+    },
+    { producer: 'workouts' },
+  );
 
 /** SQL `date_trunc` units of the bucket sizes; weeks are ISO weeks (from Monday). */
 const TRUNC_UNIT: Record<StatsBucketSize, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
@@ -209,12 +223,9 @@ export class PgWorkoutsStore implements WorkoutsStore {
         if (inserted.rowCount === 0)
           return { workout: await this.existing(client, workout, hash), created: false };
         const stored = await this.insertWorkout(client, workout, hash);
-        const eventId = randomUUID();
-        await client.query('INSERT INTO outbox (id, topic, payload) VALUES ($1, $2, $3)', [
-          eventId,
-          'workouts.logged',
-          JSON.stringify(outboxPayload(eventId, stored)),
-        ]);
+        // Only the transaction that registered the id gets here, so a retry (even a
+        // concurrent one) never writes a second event.
+        await writeOutbox(client, workoutEvent('workouts.logged', stored, workout.region ?? null));
         return { workout: stored, created: true };
       });
     } catch (error) {
@@ -294,8 +305,8 @@ export class PgWorkoutsStore implements WorkoutsStore {
   private async insertWorkout(client: PoolClient, w: NewWorkout, hash: string): Promise<WorkoutRecord> {
     const { rows } = await client.query<WorkoutRow>(
       `INSERT INTO workouts
-         (id, user_id, sport, title, started_at, duration_sec, distance_m, calories, volume_kg, content_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         (id, user_id, sport, title, started_at, duration_sec, distance_m, calories, volume_kg, content_hash, region)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        RETURNING ${WORKOUT_COLUMNS}`,
       [
         w.id,
@@ -308,6 +319,7 @@ export class PgWorkoutsStore implements WorkoutsStore {
         w.calories,
         volumeOf(w.sets),
         hash,
+        w.region ?? null,
       ],
     );
     if (w.sets.length > 0) {
@@ -348,8 +360,8 @@ export class PgWorkoutsStore implements WorkoutsStore {
         if (!registered) return null;
         if (registered.user_id !== userId) throw forbidden();
         // started_at lets TimescaleDB touch only the chunk that holds the workout.
-        const deleted = await client.query<WorkoutRow>(
-          `DELETE FROM workouts WHERE id = $1 AND started_at = $2 RETURNING ${WORKOUT_COLUMNS}`,
+        const deleted = await client.query<WorkoutRow & { region: string | null }>(
+          `DELETE FROM workouts WHERE id = $1 AND started_at = $2 RETURNING ${WORKOUT_COLUMNS}, region`,
           [id, registered.started_at],
         );
         await client.query('DELETE FROM workout_sets WHERE workout_id = $1 AND started_at = $2', [
@@ -359,14 +371,9 @@ export class PgWorkoutsStore implements WorkoutsStore {
         // The registry row stays as a tombstone so a late logWorkout retry cannot bring it back.
         await client.query('UPDATE workout_ids SET deleted_at = now() WHERE id = $1', [id]);
         const workout = deleted.rows[0];
-        if (workout) {
-          const eventId = randomUUID();
-          await client.query('INSERT INTO outbox (id, topic, payload) VALUES ($1, $2, $3)', [
-            eventId,
-            'workouts.deleted',
-            JSON.stringify(outboxPayload(eventId, toWorkout(workout))),
-          ]);
-        }
+        // The region the workout was logged with, so read models subtract it where they added it.
+        if (workout)
+          await writeOutbox(client, workoutEvent('workouts.deleted', toWorkout(workout), workout.region));
         return registered.started_at;
       });
     } catch (error) {

@@ -54,6 +54,11 @@ export interface WorkoutSetRecord {
 export interface NewWorkout {
   id: string;
   userId: string;
+  /**
+   * The owner's region from the token's `region` claim, stored on the row and sent
+   * in the events; null (or absent) for a token without the claim.
+   */
+  region?: string | null;
   sport: Sport;
   title: string | null;
   startedAt: Date;

@@ -3,7 +3,7 @@ import type { MutationResolvers } from '../__generated__/resolvers-types.js';
 
 export const Mutation: MutationResolvers = {
   logWorkout: (_, { input }, { viewer, dataSources }) =>
-    dataSources.workouts.logWorkout(requireUser(viewer), input),
+    dataSources.workouts.logWorkout(requireUser(viewer), input, viewer.region),
   deleteWorkout: (_, { id }, { viewer, dataSources }) =>
     dataSources.workouts.deleteWorkout(requireUser(viewer), id),
 };
