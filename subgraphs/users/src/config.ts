@@ -9,6 +9,8 @@ const schema = z.object({
   LOG_LEVEL: logLevel(),
   /** Unset: an embedded mongod when one can be obtained, else the in-process store. */
   MONGODB_URL: optionalUrl(),
+  /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
+  NATS_URL: optionalUrl(),
   /** The region of a sign-up that names none. */
   DEFAULT_REGION: z.enum(REGIONS).default('EU'),
   /** Lifetime of the tokens signUp and signIn issue. @default 604800 (7 days) */
@@ -40,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
     mongodbUrl: c.MONGODB_URL,
+    natsUrl: c.NATS_URL,
     defaultRegion: c.DEFAULT_REGION,
     redisUrl: c.REDIS_URL,
     signInThrottle: {

@@ -1,4 +1,5 @@
 import { createTokenIssuer, createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
+import { connectEventBus } from '@fitness/events';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { clientAddressOf, createContext } from './context.js';
@@ -19,17 +20,23 @@ async function main() {
     signInThrottle: new SignInThrottle(limiter, config.signInThrottle),
   };
   const stores = await openStores(config, logger);
+  const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'users', logger });
+  const outbox = stores.publishEvents(bus, logger);
   const served = await serve({
     logger,
     apollo: createUsersServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer, req) =>
       createContext(viewer, stores.store, accounts, logger, { clientAddress: clientAddressOf(req.headers) }),
-    ready: async () => (await stores.ready()) && (await limiter.ping()),
+    ready: async () => bus.ready() && (await stores.ready()) && (await limiter.ping()),
     routes: jwksRoutes(config.tokens),
     host: config.host,
     port: config.port,
+    // After HTTP has drained: the outbox relay finishes its round while the bus and
+    // the store are still open, then the bus, then the stores.
     async closeStores() {
+      await outbox.stop();
+      await bus.close();
       await stores.close();
       await limiter.close();
     },

@@ -1,19 +1,23 @@
+import { type EventBus, MongoOutboxRelay } from '@fitness/events';
 import type { Logger } from '@fitness/server-kit';
 import { Redis } from 'ioredis';
 import { MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
-import { MongoUsersStore } from './datasources/MongoUsersStore.js';
+import { HELD_OUTBOX_GRACE_MS, MongoUsersStore } from './datasources/MongoUsersStore.js';
 import type { RateLimiter } from './datasources/RateLimiter.js';
 import { RedisRateLimiter } from './datasources/RedisRateLimiter.js';
 import type { UsersStore } from './datasources/UsersStore.js';
+import { MemoryOutbox, type OutboxPublisher } from './events.js';
 
 export interface UsersStores {
   /** Which adapter serves: 'mongodb', 'mongodb-memory-server' or 'memory'. */
   kind: 'mongodb' | 'mongodb-memory-server' | 'memory';
   store: UsersStore;
   ready(): Promise<boolean>;
+  /** Starts publishing the store's outbox (users.registered) to the bus; stop it before close(). */
+  publishEvents(bus: EventBus, logger: Logger): OutboxPublisher;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,7 @@ async function openMongo(
       kind,
       store,
       ready: () => store.ping(),
+      publishEvents: (bus, logger) => publishMongoOutbox(store, bus, logger),
       async close() {
         await connection.close();
         await stopEmbedded();
@@ -79,6 +84,38 @@ async function openMongo(
     await stopEmbedded();
     throw error;
   }
+}
+
+/**
+ * The Mongo outbox relay, plus on a standalone mongod (no transactions) the
+ * reconciler of events held by sign-ups that died mid-way (see createUser).
+ */
+function publishMongoOutbox(store: MongoUsersStore, bus: EventBus, logger: Logger): OutboxPublisher {
+  const relay = new MongoOutboxRelay({ collection: store.outbox, bus, logger });
+  relay.start();
+  let reconciler: NodeJS.Timeout | undefined;
+  if (!store.transactional) {
+    logger.warn(
+      'MongoDB runs without transactions (standalone): users.registered is written before the user and ' +
+        'reconciled after a crash. Run a replica set (one node is enough) for transactional events.',
+    );
+    reconciler = setInterval(() => {
+      store
+        .reconcileHeldOutbox()
+        .then((done) => {
+          if (done.released + done.deleted > 0)
+            logger.warn(done, 'settled outbox events of interrupted sign-ups');
+        })
+        .catch((err) => logger.warn({ err }, 'outbox reconciliation failed; retrying'));
+    }, HELD_OUTBOX_GRACE_MS);
+    reconciler.unref();
+  }
+  return {
+    async stop() {
+      clearInterval(reconciler);
+      await relay.stop();
+    },
+  };
 }
 
 /**
@@ -101,8 +138,15 @@ export async function openStores(
       'MONGODB_URL is unset and no embedded mongod could be started: using the IN-PROCESS users store. ' +
         'Accounts are lost on restart and not shared between replicas. Set MONGODB_URL for real use.',
     );
-    const store = new MemoryUsersStore();
-    return { kind: 'memory', store, ready: () => store.ping(), close: async () => {} };
+    const outbox = new MemoryOutbox();
+    const store = new MemoryUsersStore(outbox);
+    return {
+      kind: 'memory',
+      store,
+      ready: () => store.ping(),
+      publishEvents: (bus, logger) => outbox.start(bus, logger),
+      close: async () => {},
+    };
   }
   logger.warn({ uri: embedded.getUri() }, 'MONGODB_URL is unset: using an embedded, throwaway mongod');
   return openMongo(embedded.getUri(), 'mongodb-memory-server', () => embedded.stop());

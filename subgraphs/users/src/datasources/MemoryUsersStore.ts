@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type MemoryOutbox, userRegistered } from '../events.js';
 import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './models.js';
 import { DuplicateError, type EdgeChange, isUserId, type UsersStore } from './UsersStore.js';
 
@@ -28,6 +29,9 @@ export class MemoryUsersStore implements UsersStore {
   /** `${followerId}>${followeeId}` */
   private readonly edges = new Set<string>();
 
+  /** @param outbox receives `users.registered` for every account created (none when absent) */
+  constructor(private readonly outbox?: MemoryOutbox) {}
+
   async createUser(input: NewUser): Promise<UserRecord> {
     const email = input.email.toLowerCase();
     const handle = input.handle.toLowerCase();
@@ -44,9 +48,12 @@ export class MemoryUsersStore implements UsersStore {
       followersCount: 0,
       followingCount: 0,
     };
+    // Built (and validated) before anything is stored: a bad event must not leave a user behind.
+    const registered = this.outbox ? userRegistered(user) : undefined;
     this.users.set(user.id, { user, passwordHash: input.passwordHash });
     this.idByEmail.set(email, user.id);
     this.idByHandle.set(handle, user.id);
+    if (registered) this.outbox?.append(registered);
     return { ...user };
   }
 
