@@ -22,6 +22,8 @@ const subgraphs: Record<string, Record<string, string>> = {
     Workout: '../datasources/models.js#WorkoutRecord',
     WorkoutSet: '../datasources/models.js#WorkoutSetRecord',
     Exercise: '../datasources/models.js#ExerciseRecord',
+    Leaderboard: '../leaderboards/model.js#LeaderboardSnapshot',
+    LeaderboardEntry: '../leaderboards/model.js#LeaderboardEntryRecord',
   },
   payments: {
     User: '../datasources/models.js#UserRef',

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer, BaseContext } from '@apollo/server';
 import type { Logger } from 'pino';
 import { closeHttpServer, createHttpApp, listen, type RouteHandler } from './http.js';
@@ -13,6 +13,11 @@ export interface ServeOptions<TContext extends BaseContext, TAuth> {
   host: string;
   port: number;
   maxBodyBytes?: number;
+  /**
+   * Sees the HTTP server before it listens, e.g. to attach a WebSocket server
+   * for subscriptions on the same port. Whoever attaches closes it before `stop`.
+   */
+  onServer?: (server: Server) => void;
   /** Closes the stores; runs after HTTP has drained and Apollo has stopped. */
   closeStores: () => Promise<void>;
 }
@@ -37,6 +42,7 @@ export async function serve<TContext extends BaseContext, TAuth>(
     routes: options.routes ?? {},
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
+  options.onServer?.(server);
   const port = await listen(server, options.port, options.host);
   const url = `http://${options.host}:${port}/graphql`;
   options.logger.info({ url, port }, 'listening');

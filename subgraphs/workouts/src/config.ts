@@ -69,6 +69,10 @@ const schema = z.object({
   WORKOUTS_STATS_REALTIME_WINDOW: interval('7 days', 1, 'the aggregate materializes whole days'),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
+  /** Leaderboards and their change notices; unset: in process (single-instance mode). */
+  REDIS_URL: optionalUrl(),
+  /** Live leaderboard snapshots per board and second at most (latest wins). */
+  LEADERBOARD_MAX_UPDATES_PER_SECOND: z.coerce.number().positive().max(100).default(4),
   ...authEnv,
 });
 
@@ -86,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     databaseUrl: c.WORKOUTS_DATABASE_URL,
     dataDir: c.WORKOUTS_DATA_DIR,
     natsUrl: c.NATS_URL,
+    redisUrl: c.REDIS_URL,
+    leaderboardMaxUpdatesPerSecond: c.LEADERBOARD_MAX_UPDATES_PER_SECOND,
     policies: {
       compressSetsAfter: c.WORKOUTS_COMPRESS_AFTER,
       setRetention: c.WORKOUTS_SET_RETENTION,

@@ -4,6 +4,7 @@ import { isEmbeddedUrl } from '@fitness/pg-kit';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
+import { startLeaderboards } from './leaderboards/wire.js';
 import { createWorkoutsServer } from './server.js';
 import { openStores } from './stores.js';
 
@@ -14,6 +15,15 @@ async function main() {
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
   const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'workouts', logger });
+  const leaderboards = await startLeaderboards({
+    redisUrl: config.redisUrl,
+    maxUpdatesPerSecond: config.leaderboardMaxUpdatesPerSecond,
+    bus,
+    pool: stores.pool,
+    verify,
+    logger,
+    context: (viewer, live) => createContext(viewer, stores.store, logger, live),
+  });
   // The embedded PGlite serves one connection: no LISTEN there, the relay polls.
   const relay = new OutboxRelay({
     pool: stores.pool,
@@ -26,8 +36,9 @@ async function main() {
     logger,
     apollo: createWorkoutsServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
-    context: (viewer) => createContext(viewer, stores.store, logger),
-    ready: async () => bus.ready() && (await stores.ready()),
+    context: (viewer) => createContext(viewer, stores.store, logger, leaderboards.live),
+    ready: async () => bus.ready() && (await stores.ready()) && (await leaderboards.ready()),
+    onServer: leaderboards.attach,
     host: config.host,
     port: config.port,
     // After HTTP has drained: the relay finishes (and commits) its claimed batch while
@@ -35,10 +46,12 @@ async function main() {
     async closeStores() {
       await relay.stop();
       await bus.close();
+      await leaderboards.close();
       await stores.close();
     },
   });
-  runUntilSignal(served, logger);
+  // WebSockets, the leaderboard consumer and its notices stop before HTTP drains.
+  runUntilSignal({ stop: () => leaderboards.stop().then(served.stop) }, logger);
 }
 
 main().catch(exitOnStartupError(createLogger('workouts')));

@@ -1,4 +1,6 @@
-import { createSubgraphServer, type Logger } from '@fitness/server-kit';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { createSubgraphServer, type Logger, loadSchemaDocument } from '@fitness/server-kit';
 import type { Context } from './context.js';
 import { resolvers } from './resolvers/index.js';
 
@@ -7,4 +9,14 @@ export const schemaPath = new URL('../schema.graphql', import.meta.url);
 /** The workouts subgraph's GraphQL server, not started and not listening. */
 export function createWorkoutsServer(logger: Logger) {
   return createSubgraphServer<Context>({ schemaPath, resolvers, logger });
+}
+
+/**
+ * The same executable schema for the WebSocket path (subscriptions), which runs
+ * graphql-js directly rather than through Apollo Server.
+ */
+export function buildWorkoutsSchema() {
+  return buildSubgraphSchema([
+    { typeDefs: loadSchemaDocument(schemaPath), resolvers: resolvers as GraphQLResolverMap<unknown> },
+  ]);
 }

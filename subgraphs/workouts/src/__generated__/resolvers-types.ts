@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserRef, WorkoutRecord, WorkoutSetRecord, ExerciseRecord } from '../datasources/models.js';
+import type { LeaderboardSnapshot, LeaderboardEntryRecord } from '../leaderboards/model.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -23,6 +24,49 @@ export type Exercise = {
   muscleGroup: MuscleGroup;
   name: Scalars['String']['output'];
 };
+
+/** The top of one board in its current period. Equal scores are ordered by user id. */
+export type Leaderboard = {
+  __typename?: 'Leaderboard';
+  entries: Array<LeaderboardEntry>;
+  metric: LeaderboardMetric;
+  period: LeaderboardPeriod;
+  /** Start of the current period; null for ALL_TIME. */
+  periodStart: Maybe<Scalars['DateTime']['output']>;
+  region: Maybe<Region>;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type LeaderboardEntry = {
+  __typename?: 'LeaderboardEntry';
+  /** 1-based position; ties get distinct ranks, ordered by user id. */
+  rank: Scalars['Int']['output'];
+  score: Scalars['Float']['output'];
+  user: User;
+};
+
+export type LeaderboardInput = {
+  /** Entries to return, 1 to 100. */
+  first?: InputMaybe<Scalars['Int']['input']>;
+  metric: LeaderboardMetric;
+  period: LeaderboardPeriod;
+  /** Null: all regions. */
+  region?: InputMaybe<Region>;
+};
+
+export type LeaderboardMetric =
+  | 'CALORIES'
+  | 'DISTANCE_M'
+  | 'DURATION_SEC'
+  | 'VOLUME_KG'
+  | 'WORKOUTS';
+
+/** UTC calendar periods: a DAY from midnight, a WEEK from Monday midnight, a MONTH from the 1st. */
+export type LeaderboardPeriod =
+  | 'ALL_TIME'
+  | 'DAY'
+  | 'MONTH'
+  | 'WEEK';
 
 export type LogWorkoutInput = {
   calories?: InputMaybe<Scalars['Float']['input']>;
@@ -84,6 +128,8 @@ export type Query = {
   __typename?: 'Query';
   /** The exercise catalogue, optionally of one muscle group, by name. */
   exercises: Array<Exercise>;
+  /** The current period's top of one board (public). BAD_USER_INPUT unless board.first is 1 to 100. */
+  leaderboard: Leaderboard;
   /** The workout, for its owner; null when it does not exist. */
   workout: Maybe<Workout>;
 };
@@ -91,6 +137,11 @@ export type Query = {
 
 export type QueryExercisesArgs = {
   muscleGroup?: InputMaybe<MuscleGroup>;
+};
+
+
+export type QueryLeaderboardArgs = {
+  board: LeaderboardInput;
 };
 
 
@@ -107,6 +158,11 @@ export type RecentTraining = {
   since: Scalars['DateTime']['output'];
   workouts: Scalars['Int']['output'];
 };
+
+export type Region =
+  | 'APAC'
+  | 'EU'
+  | 'US';
 
 export type Sport =
   | 'HIIT'
@@ -135,6 +191,20 @@ export type StatsBucketSize =
   | 'DAY'
   | 'MONTH'
   | 'WEEK';
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Live top-N of one board. The first event is the current snapshot; later events
+   * are full snapshots sent whenever the board changes (coalesced, latest wins).
+   */
+  leaderboardUpdated: Leaderboard;
+};
+
+
+export type SubscriptionLeaderboardUpdatedArgs = {
+  board: LeaderboardInput;
+};
 
 export type User = {
   __typename?: 'User';
@@ -317,9 +387,14 @@ export type ResolversTypes = ResolversObject<{
   Exercise: ResolverTypeWrapper<ExerciseRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
-  LogWorkoutInput: LogWorkoutInput;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Leaderboard: ResolverTypeWrapper<LeaderboardSnapshot>;
+  LeaderboardEntry: ResolverTypeWrapper<LeaderboardEntryRecord>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  LeaderboardInput: LeaderboardInput;
+  LeaderboardMetric: LeaderboardMetric;
+  LeaderboardPeriod: LeaderboardPeriod;
+  LogWorkoutInput: LogWorkoutInput;
   MuscleGroup: MuscleGroup;
   MuscleGroupTraining: ResolverTypeWrapper<MuscleGroupTraining>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -327,9 +402,11 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecentTraining: ResolverTypeWrapper<RecentTraining>;
+  Region: Region;
   Sport: Sport;
   StatsBucket: ResolverTypeWrapper<StatsBucket>;
   StatsBucketSize: StatsBucketSize;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   User: ResolverTypeWrapper<UserRef>;
   Workout: ResolverTypeWrapper<WorkoutRecord>;
   WorkoutConnection: ResolverTypeWrapper<Omit<WorkoutConnection, 'edges'> & { edges: Array<ResolversTypes['WorkoutEdge']> }>;
@@ -344,9 +421,12 @@ export type ResolversParentTypes = ResolversObject<{
   Exercise: ExerciseRecord;
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
-  LogWorkoutInput: LogWorkoutInput;
-  Float: Scalars['Float']['output'];
+  Leaderboard: LeaderboardSnapshot;
+  LeaderboardEntry: LeaderboardEntryRecord;
   Int: Scalars['Int']['output'];
+  Float: Scalars['Float']['output'];
+  LeaderboardInput: LeaderboardInput;
+  LogWorkoutInput: LogWorkoutInput;
   MuscleGroupTraining: MuscleGroupTraining;
   Mutation: Record<PropertyKey, never>;
   Boolean: Scalars['Boolean']['output'];
@@ -354,6 +434,7 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   RecentTraining: RecentTraining;
   StatsBucket: StatsBucket;
+  Subscription: Record<PropertyKey, never>;
   User: UserRef;
   Workout: WorkoutRecord;
   WorkoutConnection: Omit<WorkoutConnection, 'edges'> & { edges: Array<ResolversParentTypes['WorkoutEdge']> };
@@ -371,6 +452,21 @@ export type ExerciseResolvers<ContextType = Context, ParentType extends Resolver
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   muscleGroup?: Resolver<ResolversTypes['MuscleGroup'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type LeaderboardResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Leaderboard'] = ResolversParentTypes['Leaderboard']> = ResolversObject<{
+  entries?: Resolver<Array<ResolversTypes['LeaderboardEntry']>, ParentType, ContextType>;
+  metric?: Resolver<ResolversTypes['LeaderboardMetric'], ParentType, ContextType>;
+  period?: Resolver<ResolversTypes['LeaderboardPeriod'], ParentType, ContextType>;
+  periodStart?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['Region']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardEntry'] = ResolversParentTypes['LeaderboardEntry']> = ResolversObject<{
+  rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
 
 export type MuscleGroupTrainingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MuscleGroupTraining'] = ResolversParentTypes['MuscleGroupTraining']> = ResolversObject<{
@@ -392,6 +488,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   exercises?: Resolver<Array<ResolversTypes['Exercise']>, ParentType, ContextType, Partial<QueryExercisesArgs>>;
+  leaderboard?: Resolver<ResolversTypes['Leaderboard'], ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'board'>>;
   workout?: Resolver<Maybe<ResolversTypes['Workout']>, ParentType, ContextType, RequireFields<QueryWorkoutArgs, 'id'>>;
 }>;
 
@@ -408,6 +505,10 @@ export type StatsBucketResolvers<ContextType = Context, ParentType extends Resol
   start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   volumeKg?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   workouts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  leaderboardUpdated?: SubscriptionResolver<ResolversTypes['Leaderboard'], "leaderboardUpdated", ParentType, ContextType, RequireFields<SubscriptionLeaderboardUpdatedArgs, 'board'>>;
 }>;
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
@@ -453,12 +554,15 @@ export type WorkoutSetResolvers<ContextType = Context, ParentType extends Resolv
 export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   Exercise?: ExerciseResolvers<ContextType>;
+  Leaderboard?: LeaderboardResolvers<ContextType>;
+  LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
   MuscleGroupTraining?: MuscleGroupTrainingResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RecentTraining?: RecentTrainingResolvers<ContextType>;
   StatsBucket?: StatsBucketResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Workout?: WorkoutResolvers<ContextType>;
   WorkoutConnection?: WorkoutConnectionResolvers<ContextType>;

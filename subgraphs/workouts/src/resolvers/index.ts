@@ -1,10 +1,24 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { DateTime } from './DateTime.js';
 import { Exercise } from './Exercise.js';
+import { Leaderboard } from './Leaderboard.js';
+import { LeaderboardEntry } from './LeaderboardEntry.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
+import { Subscription } from './Subscription.js';
 import { User } from './User.js';
 import { Workout } from './Workout.js';
 import { WorkoutSet } from './WorkoutSet.js';
 
-export const resolvers: Resolvers = { DateTime, Query, Mutation, User, Workout, WorkoutSet, Exercise };
+export const resolvers: Resolvers = {
+  DateTime,
+  Query,
+  Mutation,
+  Subscription,
+  User,
+  Workout,
+  WorkoutSet,
+  Exercise,
+  Leaderboard,
+  LeaderboardEntry,
+};

@@ -1,0 +1,101 @@
+import {
+  type Envelope,
+  type EventBus,
+  type EventPayload,
+  type IdempotentConsumer,
+  idempotentConsumer,
+  NonRetryableError,
+  type ProcessedEventStore,
+} from '@fitness/events';
+import type { Logger } from 'pino';
+import { isRegion } from './boards.js';
+import type { LeaderboardStore } from './LeaderboardStore.js';
+import type { WorkoutChange } from './model.js';
+import type { BoardNotices } from './notices.js';
+
+/** The durable consumer's name: one per deployment, shared by every replica (a consumer group). */
+export const LEADERBOARD_CONSUMER = 'leaderboards';
+
+/** Where the store's atomic apply reports whether it was a first application. */
+interface ApplySlot {
+  outcome: 'processed' | 'duplicate';
+}
+
+/**
+ * Dedupe happens inside the store's apply (one Redis script: marker + ZINCRBYs),
+ * not in a separate processed-events table, because Redis and PostgreSQL cannot
+ * commit together (see RedisLeaderboardStore). This adapter only lets
+ * idempotentConsumer count the duplicates the store detected.
+ */
+class AtomicApplyDedupe implements ProcessedEventStore<ApplySlot> {
+  async processOnce(
+    _consumer: string,
+    _eventId: string,
+    apply: (slot: ApplySlot) => Promise<void>,
+  ): Promise<'processed' | 'duplicate'> {
+    const slot: ApplySlot = { outcome: 'duplicate' };
+    await apply(slot);
+    return slot.outcome;
+  }
+}
+
+type WorkoutEvent = EventPayload<'workouts.logged', 1>;
+
+/** A workouts.logged / workouts.deleted v1 envelope as a board change. */
+export function changeFromEvent(event: Envelope): WorkoutChange {
+  const kind =
+    event.type === 'workouts.logged' ? 'logged' : event.type === 'workouts.deleted' ? 'deleted' : null;
+  if (!kind || event.version !== 1) {
+    throw new NonRetryableError(`leaderboards cannot read ${event.type} v${event.version}`);
+  }
+  // The bus validated the payload against its schema before handing it over.
+  const p = event.payload as WorkoutEvent;
+  return {
+    kind,
+    eventId: event.id,
+    workoutId: p.workoutId,
+    userId: p.userId,
+    region: isRegion(p.region) ? p.region : null,
+    startedAt: new Date(p.startedAt),
+    durationSec: p.durationSec,
+    volumeKg: p.volumeKg,
+    distanceM: p.distanceM,
+    calories: p.calories,
+  };
+}
+
+export interface LeaderboardConsumerOptions {
+  bus: EventBus;
+  store: LeaderboardStore;
+  notices: BoardNotices;
+  logger: Logger;
+  /** @default 8 — applies are independent (commutative per board) */
+  concurrency?: number;
+}
+
+/**
+ * Keeps the boards up to date from workouts.logged (add) and workouts.deleted
+ * (subtract). The bus delivers each event to ONE replica (durable consumer);
+ * that replica then tells all replicas which boards changed.
+ */
+export function startLeaderboardConsumer(options: LeaderboardConsumerOptions): Promise<IdempotentConsumer> {
+  const { store, notices, logger } = options;
+  return idempotentConsumer<ApplySlot>({
+    name: LEADERBOARD_CONSUMER,
+    bus: options.bus,
+    store: new AtomicApplyDedupe(),
+    subjects: ['workouts.logged', 'workouts.deleted'],
+    concurrency: options.concurrency ?? 8,
+    handler: async (event, slot) => {
+      const result = await store.apply(changeFromEvent(event));
+      if (result.outcome === 'duplicate') return;
+      slot.outcome = 'processed';
+      if (result.boards.length === 0) return;
+      // The boards are already right; a lost notice only delays live snapshots until
+      // the next change, so it must not fail (and redeliver) the applied event.
+      await notices.publish(result.boards).catch((err: unknown) => {
+        logger.warn({ err, eventId: event.id }, 'could not publish leaderboard change notice');
+      });
+    },
+  });
+}
