@@ -101,6 +101,8 @@ export function parseRebuildArgs(argv: readonly string[]): BoardRef[] {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    // pnpm passes the `--` that separates its own options from the script's.
+    if (arg === '--') continue;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`${arg} needs a value`);

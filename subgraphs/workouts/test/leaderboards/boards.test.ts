@@ -107,6 +107,7 @@ describe('inputs', () => {
 
   it('should parse rebuild options into boards', () => {
     expect(parseRebuildArgs([])).toHaveLength(80);
+    expect(parseRebuildArgs(['--', '--period', 'DAY'])).toHaveLength(20);
     const refs = parseRebuildArgs([
       '--metric',
       'workouts',

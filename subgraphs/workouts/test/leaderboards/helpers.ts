@@ -31,11 +31,15 @@ export function engines(): Engine[] {
       name: 'redis',
       open(prefix = uniquePrefix('lb')) {
         const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-        return {
-          redis,
-          store: new RedisLeaderboardStore(redis, { keyPrefix: prefix }),
-          notices: new RedisBoardNotices(redis, logger, { keyPrefix: prefix }),
+        const store = new RedisLeaderboardStore(redis, { keyPrefix: prefix });
+        // Closing a test store also removes its keys: ALL_TIME boards never expire.
+        const close = store.close.bind(store);
+        store.close = async () => {
+          const keys = await redis.keys(`${prefix}*`);
+          if (keys.length > 0) await redis.del(...keys);
+          await close();
         };
+        return { redis, store, notices: new RedisBoardNotices(redis, logger, { keyPrefix: prefix }) };
       },
     });
   }

@@ -4,6 +4,7 @@ import { createEnvelope, InProcessEventBus } from '@fitness/events';
 import { serve } from '@fitness/server-kit';
 import { uniquePrefix } from '@fitness/testing';
 import { type Client, createClient } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createContext } from '../../src/context.js';
@@ -161,6 +162,14 @@ const scores = (s: Snapshot) => s.entries.map((e) => [e.user.id, e.score]);
 describe(`leaderboardUpdated over graphql-ws (${redisTestUrl ? 'redis' : 'in-process'})`, () => {
   const prefix = redisTestUrl ? uniquePrefix('lb-ws') : undefined;
   const board = { metric: 'VOLUME_KG', period: 'WEEK', first: 3 };
+
+  afterAll(async () => {
+    if (!redisTestUrl || !prefix) return;
+    const redis = new Redis(redisTestUrl);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
 
   it('should send the current snapshot first, then a new one when a workout is logged', async () => {
     const a = await startInstance(prefix);
