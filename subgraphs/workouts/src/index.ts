@@ -39,6 +39,25 @@ async function main() {
     context: (viewer) => createContext(viewer, stores.store, logger, leaderboards.live),
     ready: async () => bus.ready() && (await stores.ready()) && (await leaderboards.ready()),
     onServer: leaderboards.attach,
+    routes: {
+      // Live subscription counts, for operators and for tests that check the router
+      // really completes its upstream subscriptions.
+      'GET /metrics': (_req, res) => {
+        const { groups, subscribers } = leaderboards.live.stats();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(
+          [
+            '# HELP workouts_leaderboard_subscriptions Active leaderboardUpdated subscriptions.',
+            '# TYPE workouts_leaderboard_subscriptions gauge',
+            `workouts_leaderboard_subscriptions ${subscribers}`,
+            '# HELP workouts_leaderboard_live_boards Boards with subscribers.',
+            '# TYPE workouts_leaderboard_live_boards gauge',
+            `workouts_leaderboard_live_boards ${groups}`,
+            '',
+          ].join('\n'),
+        );
+      },
+    },
     host: config.host,
     port: config.port,
     // After HTTP has drained: the relay finishes (and commits) its claimed batch while
