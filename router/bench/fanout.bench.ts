@@ -69,7 +69,7 @@ async function startProcess(
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
   const firstLine = await new Promise<string>((resolveLine, reject) => {
@@ -150,7 +150,12 @@ async function connectSubscribers(wsUrl: string, count: number): Promise<LoadCli
   return load;
 }
 
-async function runScenario(scenario: Scenario, stubUrls: { live: string; players: string }, dir: string) {
+async function runScenario(
+  scenario: Scenario,
+  stubUrls: { live: string; players: string },
+  dir: string,
+  control: (command: 'pause' | 'resume') => void,
+) {
   const supergraphPath = writeStubSupergraph(dir, stubUrls);
   const port = await freePort();
   const router = spawn(process.execPath, ['--import', 'tsx', 'router/src/index.ts'], {
@@ -184,10 +189,12 @@ async function runScenario(scenario: Scenario, stubUrls: { live: string; players
     const elapsed = (Date.now() - started) / 1000;
     const cpuSeconds = (cpuTicks(pid) - ticksBefore) / CLK_TCK;
     const rssAfter = rssBytes(pid);
-    // Everyone must end on the latest snapshot: stop looking, let the last one land.
-    await sleep(1_500);
-    const newest = Math.max(...load.lastVersion);
-    const current = load.lastVersion.filter((v) => v >= newest - 250).length;
+    // Everyone must end on the latest snapshot: stop publishing, let the last one land.
+    control('pause');
+    await sleep(2_000);
+    const newest = load.lastVersion.reduce((a, b) => Math.max(a, b), -1);
+    const current = load.lastVersion.filter((v) => v === newest).length;
+    control('resume');
     const sorted = load.latencies.sort((a, b) => a - b);
     for (const ws of load.sockets) ws.terminate();
     return {
@@ -199,6 +206,7 @@ async function runScenario(scenario: Scenario, stubUrls: { live: string; players
       p99: percentile(sorted, 99),
       cpuPercent: (cpuSeconds / elapsed) * 100,
       cpuMsPerSubscriberSecond: (cpuSeconds * 1000) / elapsed / scenario.subscribers,
+      cpuUsPerMessage: load.delivered ? (cpuSeconds * 1_000_000) / load.delivered : Number.NaN,
       rssPerSubscriberKb: (rssAfter - rssBefore) / 1024 / scenario.subscribers,
       currentAtEnd: current,
     };
@@ -220,7 +228,9 @@ try {
     process.stdout.write(
       `running ${scenario.subscribers} subscribers, sharing ${scenario.sharing ? 'on' : 'off'}...\n`,
     );
-    results.push(await runScenario(scenario, stubUrls, dir));
+    results.push(
+      await runScenario(scenario, stubUrls, dir, (command) => stubs.child.stdin?.write(`${command}\n`)),
+    );
   }
 } finally {
   stubs.child.kill('SIGTERM');
@@ -236,6 +246,7 @@ const row = (r: (typeof results)[number]) =>
     `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}`.padStart(12),
     r.cpuPercent.toFixed(1).padStart(7),
     r.cpuMsPerSubscriberSecond.toFixed(3).padStart(10),
+    r.cpuUsPerMessage.toFixed(1).padStart(10),
     r.rssPerSubscriberKb.toFixed(1).padStart(9),
     `${r.currentAtEnd}/${r.subscribers}`.padStart(13),
     String(r.setupMs).padStart(8),
@@ -244,15 +255,24 @@ process.stdout.write(
   `\nfan-out through the router, board updated 4/s, ${SECONDS} s window, ${SUBS_PER_CONNECTION} subscriptions per connection\n`,
 );
 process.stdout.write(
-  ' subs  sharing   msgs/s  target/s  p50/p99 ms   cpu %  cpu ms/sub/s  rss KB/sub  latest at end  setup ms\n',
+  ' subs  sharing   msgs/s  target/s  p50/p99 ms   cpu %  cpu ms/sub/s  cpu us/msg  rss KB/sub  latest at end  setup ms\n',
 );
 for (const r of results) process.stdout.write(`${row(r)}\n`);
 const on = results.find((r) => r.sharing && r.subscribers === results.find((x) => !x.sharing)?.subscribers);
 const off = results.find((r) => !r.sharing);
 if (on && off) {
-  const ratio = off.cpuMsPerSubscriberSecond / on.cpuMsPerSubscriberSecond;
+  const perSubscriber = off.cpuMsPerSubscriberSecond / on.cpuMsPerSubscriberSecond;
+  const perMessage = off.cpuUsPerMessage / on.cpuUsPerMessage;
+  const saturated = off.messagesPerSec < off.expectedPerSec * 0.95;
   process.stdout.write(
-    `\nCPU per subscriber without sharing / with sharing at ${on.subscribers}: ${ratio.toFixed(1)}x\n`,
+    `\nwithout sharing / with sharing at ${on.subscribers} subscribers: CPU per delivered message ${perMessage.toFixed(1)}x, ` +
+      `CPU per subscriber ${perSubscriber.toFixed(1)}x\n`,
   );
+  if (saturated) {
+    process.stdout.write(
+      `(without sharing the router saturated and delivered ${((off.messagesPerSec / off.expectedPerSec) * 100).toFixed(0)}% ` +
+        'of the snapshots, so CPU per subscriber understates the difference; per delivered message is the fair measure)\n',
+    );
+  }
 }
 process.exit(0);

@@ -11,7 +11,17 @@ const rate = Number(process.env.BENCH_RATE ?? 4);
 const live = await startLiveSubgraph();
 const players = await startPlayersSubgraph();
 let publishes = 0;
+let paused = false;
+// "pause" / "resume" on stdin: the benchmark stops publishing to check that every
+// subscriber ends on the last snapshot.
+process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+  for (const line of chunk.split('\n')) {
+    if (line.trim() === 'pause') paused = true;
+    if (line.trim() === 'resume') paused = false;
+  }
+});
 setInterval(() => {
+  if (paused) return;
   publishes += 1;
   live.publish({
     board: 'bench',

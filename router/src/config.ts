@@ -24,7 +24,9 @@ const schema = z.object({
   MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(100),
   /** Reconnect attempts to a subgraph before its client streams end with an error. */
   SUBSCRIPTION_RETRY_ATTEMPTS: z.coerce.number().int().min(0).default(3),
-  /** How long a client may leave results unread (over 1 MiB buffered) before it is closed. */
+  /** Unsent bytes on a socket above which new results wait (latest wins). */
+  SUBSCRIPTION_HIGH_WATER_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** How long a client may stay over the high-water mark before it is closed. */
   SLOW_CONSUMER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   /** Share upstream subscriptions and per-event work between subscribers (off only for benchmarks). */
   SUBSCRIPTION_SHARING: z.enum(['true', 'false']).default('true'),
@@ -77,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxSubscriptionsPerConnection: c.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       retryAttempts: c.SUBSCRIPTION_RETRY_ATTEMPTS,
       slowConsumerTimeoutMs: c.SLOW_CONSUMER_TIMEOUT_MS,
+      highWaterMarkBytes: c.SUBSCRIPTION_HIGH_WATER_BYTES,
       sharing: c.SUBSCRIPTION_SHARING === 'true',
     },
     metricsEnabled: c.METRICS_ENABLED === 'true',

@@ -169,6 +169,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     limits: {
       maxSubscriptionsPerConnection: config.subscriptions.maxSubscriptionsPerConnection,
       slowConsumerTimeoutMs: config.subscriptions.slowConsumerTimeoutMs,
+      highWaterMarkBytes: config.subscriptions.highWaterMarkBytes,
     },
     authenticate: async (payload, req) => {
       const raw = payload.authorization ?? payload.Authorization;

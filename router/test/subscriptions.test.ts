@@ -350,3 +350,107 @@ describe('federated subscriptions', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('subscription limits', () => {
+  let dir: string;
+  let live: Awaited<ReturnType<typeof startLiveSubgraph>>;
+  let players: Awaited<ReturnType<typeof startPlayersSubgraph>>;
+  let router: RunningRouter;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subscription-limits-'));
+    live = await startLiveSubgraph();
+    players = await startPlayersSubgraph();
+    router = await startRouter(
+      loadConfig({
+        PORT: '0',
+        SUPERGRAPH_PATH: writeStubSupergraph(dir, { live: live.url, players: players.url }),
+        JWT_SECRET: SECRET,
+        MAX_SUBSCRIPTIONS: '3',
+        SUBSCRIPTION_HIGH_WATER_BYTES: '65536',
+        SLOW_CONSUMER_TIMEOUT_MS: '300',
+      }),
+      logger,
+    );
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await live?.stop();
+    await players?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A raw graphql-transport-ws client, so the test can stop reading its socket. */
+  async function rawSubscriber(boards: string[], query: (board: string) => string) {
+    const ws = new WebSocket(router.url.replace('http', 'ws'), 'graphql-transport-ws');
+    const messages: { id?: string; type: string; payload?: unknown }[] = [];
+    let closeCode: number | undefined;
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    ws.on('close', (code) => {
+      closeCode = code;
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 'ack');
+    boards.forEach((board, i) => {
+      ws.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: query(board) } }));
+    });
+    return { ws, messages, closed: () => closeCode };
+  }
+
+  it('should refuse subscriptions over the per-process cap with RATE_LIMITED', async () => {
+    const query = (board: string) => `subscription { scoreboard(board: "${board}") { version } }`;
+    const client = await rawSubscriber(['c1', 'c2', 'c3', 'c4'], query);
+    await waitFor(() => client.messages.filter((m) => m.type === 'next').length === 3, 'three subscriptions');
+    await waitFor(() => client.messages.some((m) => m.type === 'error'), 'the fourth refused');
+    const refused = client.messages.find((m) => m.type === 'error') as {
+      id: string;
+      payload: { extensions: { code: string } }[];
+    };
+    expect(refused.id).toBe('3');
+    expect(refused.payload[0]?.extensions.code).toBe('RATE_LIMITED');
+    client.ws.close();
+    await waitFor(() => router.engine.stats().subscriptions === 0, 'released');
+  });
+
+  it('should close a consumer that stops reading, keep only the latest result meanwhile, and count it', async () => {
+    // Big snapshots, no entity fetches: the socket backs up quickly.
+    const big = (version: number) => ({
+      board: 'flood',
+      version,
+      entries: Array.from({ length: 2_000 }, (_, i) => ({
+        rank: i + 1,
+        score: i,
+        player: { id: `player-${i}` },
+      })),
+    });
+    live.publish(big(0));
+    const reader = await rawSubscriber(
+      ['flood'],
+      (b) => `subscription { scoreboard(board: "${b}") { version entries { rank score player { id } } } }`,
+    );
+    await waitFor(() => reader.messages.some((m) => m.type === 'next'), 'first snapshot');
+    // A healthy subscriber of the same board keeps receiving.
+    const healthy = await rawSubscriber(
+      ['flood'],
+      (b) => `subscription { scoreboard(board: "${b}") { version entries { rank score player { id } } } }`,
+    );
+    (reader.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    for (let v = 1; v <= 200; v += 1) {
+      live.publish(big(v));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await waitFor(() => router.engine.stats().subscriptions === 1, 'the slow consumer to be dropped', 10_000);
+    const text = await (await fetch(router.url.replace('/graphql', '/metrics'))).text();
+    expect(text).toMatch(/^router_ws_slow_consumers_closed_total 1$/m);
+    const lastVersion = () =>
+      (
+        healthy.messages.filter((m) => m.type === 'next').at(-1) as
+          | { payload: { data: { scoreboard: { version: number } } } }
+          | undefined
+      )?.payload.data.scoreboard.version;
+    await waitFor(() => lastVersion() === 200, 'the healthy subscriber to reach the last snapshot');
+    healthy.ws.close();
+  });
+});
