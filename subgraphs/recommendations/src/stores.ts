@@ -1,5 +1,6 @@
+import { createRedisClient as createSharedRedisClient } from '@fitness/redis-kit';
 import type { Logger } from '@fitness/server-kit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { MemoryRecommendationCache } from './datasources/MemoryRecommendationCache.js';
 import type { RecommendationCache } from './datasources/RecommendationCache.js';
 import { RedisRecommendationCache } from './datasources/RedisRecommendationCache.js';
@@ -17,25 +18,7 @@ export interface RecommendationsStores {
  * background with capped backoff. State changes are logged once, not per retry.
  */
 export function createRedisClient(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    commandTimeout: 1_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
-  });
-  let down = false;
-  redis.on('ready', () => {
-    if (down) logger.info('redis connection restored');
-    down = false;
-  });
-  // Without a listener ioredis prints every failed reconnect to stderr.
-  redis.on('error', (err) => {
-    if (!down) logger.warn({ err }, 'redis unavailable, serving recommendations without cache');
-    down = true;
-  });
-  return redis;
+  return createSharedRedisClient(url, logger, { whenDown: 'serving recommendations without cache' });
 }
 
 /**

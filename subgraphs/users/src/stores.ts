@@ -1,6 +1,6 @@
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
+import { createRedisClient } from '@fitness/redis-kit';
 import type { Logger } from '@fitness/server-kit';
-import { Redis } from 'ioredis';
 import { MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
@@ -167,23 +167,9 @@ export async function openRateLimiter(
     logger.warn('REDIS_URL is unset: sign-in throttling counts in process (not shared between replicas)');
     return new MemoryRateLimiter();
   }
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    commandTimeout: 1_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
-  });
-  let down = false;
-  redis.on('ready', () => {
-    if (down) logger.info('redis connection restored');
-    down = false;
-  });
-  // Without a listener ioredis prints every failed reconnect; log the change once.
-  redis.on('error', (err) => {
-    if (!down) logger.error({ err }, 'redis unavailable: signIn fails until it is back');
-    down = true;
+  const redis = createRedisClient(config.redisUrl, logger, {
+    whenDown: 'signIn fails until it is back',
+    level: 'error',
   });
   await redis.connect().catch(() => undefined);
   return new RedisRateLimiter(redis);

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@fitness/redis-kit';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LeaderboardStore } from './LeaderboardStore.js';
 import { MemoryLeaderboardStore } from './MemoryLeaderboardStore.js';
@@ -11,24 +12,12 @@ import { RedisLeaderboardStore } from './RedisLeaderboardStore.js';
  * backoff, and a failed read is an error the client sees at once.
  */
 export function createLeaderboardRedis(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    commandTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+  return createRedisClient(url, logger, {
+    whenDown: 'leaderboards cannot be read or updated',
+    commandTimeoutMs: 2_000,
+    // Commands queue while reconnecting: a short blip delays board reads instead of failing them.
+    offlineQueue: true,
   });
-  let down = false;
-  redis.on('ready', () => {
-    if (down) logger.info('leaderboard redis connection restored');
-    down = false;
-  });
-  // Without a listener ioredis prints every failed reconnect to stderr.
-  redis.on('error', (err) => {
-    if (!down) logger.warn({ err }, 'leaderboard redis unavailable');
-    down = true;
-  });
-  return redis;
 }
 
 /** The board store and its notices: Redis when a URL is given, else in process. */

@@ -1,0 +1,51 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface RedisClientOptions {
+  /** What the service loses while Redis is down, for the one log line an outage gets. */
+  whenDown: string;
+  /** How loud that line is. @default 'warn' */
+  level?: 'warn' | 'error';
+  /** Per-command timeout. @default 1_000 */
+  commandTimeoutMs?: number;
+  /**
+   * Queue commands while disconnected instead of failing them at once.
+   * @default false
+   */
+  offlineQueue?: boolean;
+}
+
+/**
+ * A Redis client for a store that must not hang when Redis does: one attempt per
+ * command with a timeout, so callers fail fast (and fall back, retry or answer an
+ * error as their domain requires), while reconnection goes on in the background
+ * with capped backoff. An outage and its end are logged once each, not per retry.
+ * Not connected yet: call `connect()` (a failed first attempt is logged, not thrown).
+ */
+export function createRedisClient(url: string, logger: Logger, options: RedisClientOptions): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: options.offlineQueue ?? false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: options.commandTimeoutMs ?? 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+  });
+  let down = false;
+  redis.on('ready', () => {
+    if (down) logger.info('redis connection restored');
+    down = false;
+  });
+  // Without a listener ioredis prints every failed reconnect to stderr.
+  redis.on('error', (err) => {
+    if (!down) logger[options.level ?? 'warn']({ err }, `redis unavailable: ${options.whenDown}`);
+    down = true;
+  });
+  return redis;
+}
+
+/** Connects, tolerating a first failure: the error listener logs it and reconnection goes on. */
+export async function connectRedis(redis: Redis): Promise<Redis> {
+  await redis.connect().catch(() => undefined);
+  return redis;
+}
