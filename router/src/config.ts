@@ -18,6 +18,10 @@ const schema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_000_000),
   /** Per-subgraph request timeout, in milliseconds. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Deepest selection nesting an operation may have. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(15),
+  /** Aliased fields one document may have. */
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(30),
   /** Active subscriptions this router process serves at most. */
   MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(50_000),
   /** Subscriptions one graphql-ws connection may hold. */
@@ -74,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     corsOrigins: production ? extraOrigins : [STUDIO, ...extraOrigins],
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
+    operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
     subscriptions: {
       maxSubscriptions: c.MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerConnection: c.MAX_SUBSCRIPTIONS_PER_CONNECTION,

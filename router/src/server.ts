@@ -17,6 +17,7 @@ import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
+import { operationLimitRules } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
 import { SubscriptionEngine } from './subscriptions/engine.js';
@@ -50,8 +51,10 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     },
     logger,
   });
+  const validationRules = operationLimitRules(config.operationLimits);
   const engine = new SubscriptionEngine({
     logger,
+    validationRules,
     subgraphUrls: config.subgraphUrls,
     subgraphTimeoutMs: config.subgraphTimeoutMs,
     limits: {
@@ -69,6 +72,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   const apollo = new ApolloServer<RouterContext>({
     gateway,
     introspection: !config.production,
+    validationRules,
     includeStacktraceInErrorResponses: false,
     // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
     stopOnTerminationSignals: false,

@@ -210,6 +210,23 @@ describe('router', () => {
     expect(health.status).toBe(200);
   });
 
+  it('should refuse operations nested too deep or with too many aliases, before planning', async () => {
+    const before = echo.calls();
+    const deep = `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } } } }`;
+    const tooDeep = await postGraphQL(router.url, deep);
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.body.errors?.[0]).toMatchObject({
+      message: 'The operation is nested 16 levels deep; at most 15 are allowed.',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: seen { requestId }`).join(' ');
+    const tooMany = await postGraphQL(router.url, `{ ${aliases} }`);
+    expect(tooMany.body.errors?.[0]?.message).toBe('The document uses 31 aliases; at most 30 are allowed.');
+    const fine = await postGraphQL(router.url, `{ ${aliases.split(' a30:')[0]} }`);
+    expect(fine.body.errors).toBeUndefined();
+    expect(echo.calls() - before).toBe(1);
+  });
+
   it('should answer /health and /ready', async () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready' });

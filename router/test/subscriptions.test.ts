@@ -243,6 +243,15 @@ describe('federated subscriptions', () => {
     );
   });
 
+  it('should apply the operation limits to subscriptions too', async () => {
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: board`).join(' ');
+    const limited = collect(client(), `subscription { scoreboard(board: "x") { ${aliases} } }`, {});
+    await waitFor(() => limited.errors.length === 1, 'limit error');
+    expect((limited.errors[0] as { message: string }[])[0]?.message).toBe(
+      'The document uses 31 aliases; at most 30 are allowed.',
+    );
+  });
+
   it('should run queries over the same socket', async () => {
     const result = await new Promise<unknown>((resolve, reject) => {
       client().subscribe(

@@ -9,6 +9,7 @@ import {
   type GraphQLFormattedError,
   type OperationDefinitionNode,
   parse,
+  specifiedRules,
   validate,
 } from 'graphql';
 import type { RouterContext } from '../context.js';
@@ -138,6 +139,8 @@ export class SubscriptionEngine {
   constructor(
     private readonly options: {
       logger: Logger;
+      /** Extra validation rules (operation limits), as on HTTP. */
+      validationRules?: readonly import('graphql').ValidationRule[];
       subgraphUrls: Record<string, string>;
       subgraphTimeoutMs: number;
       limits?: Partial<EngineLimits>;
@@ -275,7 +278,10 @@ export class SubscriptionEngine {
     } catch (error) {
       throw refuse((error as Error).message, 'GRAPHQL_PARSE_FAILED');
     }
-    const problems = validate(state.apiGraphQLSchema, document);
+    const problems = validate(state.apiGraphQLSchema, document, [
+      ...specifiedRules,
+      ...(this.options.validationRules ?? []),
+    ]);
     if (problems.length) {
       throw new SubscribeRefused(
         problems.map((p) => ({ message: p.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })),
