@@ -16,28 +16,46 @@ export interface OperationLimits {
 
 export const DEFAULT_OPERATION_LIMITS: OperationLimits = { maxDepth: 15, maxAliases: 30 };
 
+/**
+ * Depth of a selection set, fragments expanded. Each fragment's depth is computed
+ * once (a document that spreads one fragment many times, or in a doubling chain,
+ * costs linear time, not exponential), and the walk stops as soon as the limit is
+ * passed.
+ */
 function depthOf(
   selectionSet: SelectionSetNode,
   fragments: Map<string, FragmentDefinitionNode>,
+  known: Map<string, number>,
   visiting: Set<string>,
+  limit: number,
 ): number {
   let deepest = 0;
   for (const selection of selectionSet.selections) {
     let depth = 0;
     if (selection.kind === Kind.FIELD) {
-      depth = selection.selectionSet ? 1 + depthOf(selection.selectionSet, fragments, visiting) : 1;
+      depth = selection.selectionSet
+        ? 1 + depthOf(selection.selectionSet, fragments, known, visiting, limit - 1)
+        : 1;
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      depth = depthOf(selection.selectionSet, fragments, visiting);
+      depth = depthOf(selection.selectionSet, fragments, known, visiting, limit);
     } else {
       const name = selection.name.value;
-      const fragment = fragments.get(name);
-      // A cycle is reported by graphql-js's own NoFragmentCycles rule.
-      if (!fragment || visiting.has(name)) continue;
-      visiting.add(name);
-      depth = depthOf(fragment.selectionSet, fragments, visiting);
-      visiting.delete(name);
+      const cached = known.get(name);
+      if (cached !== undefined) {
+        depth = cached;
+      } else {
+        const fragment = fragments.get(name);
+        // A cycle is reported by graphql-js's own NoFragmentCycles rule.
+        if (!fragment || visiting.has(name)) continue;
+        visiting.add(name);
+        depth = depthOf(fragment.selectionSet, fragments, known, visiting, limit);
+        visiting.delete(name);
+        // A result over the limit may be cut short: only complete ones are reused.
+        if (depth <= limit) known.set(name, depth);
+      }
     }
     if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
   }
   return deepest;
 }
@@ -55,15 +73,12 @@ export function operationLimitRules(limits: OperationLimits = DEFAULT_OPERATION_
         if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
       for (const d of document.definitions) {
         if (d.kind !== Kind.OPERATION_DEFINITION) continue;
-        const depth = depthOf(d.selectionSet, fragments, new Set());
+        const depth = depthOf(d.selectionSet, fragments, new Map(), new Set(), limits.maxDepth);
         if (depth > limits.maxDepth) {
           context.reportError(
-            new GraphQLError(
-              `The operation is nested ${depth} levels deep; at most ${limits.maxDepth} are allowed.`,
-              {
-                nodes: [d],
-              },
-            ),
+            new GraphQLError(`The operation is nested more than ${limits.maxDepth} levels deep.`, {
+              nodes: [d],
+            }),
           );
         }
       }

@@ -10,6 +10,7 @@ import {
   closeHttpServer,
   createFormatError,
   createHttpApp,
+  invalidCredentials,
   type Logger,
   listen,
 } from '@fitness/server-kit';
@@ -21,7 +22,11 @@ import { operationLimitRules } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
 import { SubscriptionEngine } from './subscriptions/engine.js';
-import { acceptsMultipartSubscription, serveMultipartSubscription } from './subscriptions/multipart.js';
+import {
+  acceptsMultipartSubscription,
+  MultipartQuota,
+  serveMultipartSubscription,
+} from './subscriptions/multipart.js';
 import { serveWebSockets } from './subscriptions/wsServer.js';
 import { supergraphFromFile } from './supergraph.js';
 
@@ -68,6 +73,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     ready = true;
   });
   const metrics = createRouterMetrics(() => engine.stats());
+  const multipartQuota = new MultipartQuota(config.subscriptions.maxSubscriptionsPerConnection);
 
   const apollo = new ApolloServer<RouterContext>({
     gateway,
@@ -137,8 +143,14 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
           variables: (request.variables as Record<string, unknown> | null | undefined) ?? {},
           ...auth,
         },
-        req,
         res,
+        multipartQuota,
+        {
+          heartbeatMs: 5_000,
+          highWaterMarkBytes: config.subscriptions.highWaterMarkBytes,
+          slowConsumerTimeoutMs: config.subscriptions.slowConsumerTimeoutMs,
+          onSlowConsumer: () => metrics.slowConsumerClosed(),
+        },
       );
       return true;
     },
@@ -177,7 +189,10 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     },
     authenticate: async (payload, req) => {
       const raw = payload.authorization ?? payload.Authorization;
-      const authorization = typeof raw === 'string' ? raw : undefined;
+      if (raw !== undefined && raw !== null && typeof raw !== 'string') {
+        throw invalidCredentials('connectionParams.authorization must be a string "Bearer <token>".');
+      }
+      const authorization = raw ?? undefined;
       const viewer = await viewerFromAuthorization(authorization, verify);
       return { ...identify(viewer, req), authorization: viewer.userId ? authorization : undefined };
     },

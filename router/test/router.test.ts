@@ -216,15 +216,42 @@ describe('router', () => {
     const tooDeep = await postGraphQL(router.url, deep);
     expect(tooDeep.status).toBe(400);
     expect(tooDeep.body.errors?.[0]).toMatchObject({
-      message: 'The operation is nested 16 levels deep; at most 15 are allowed.',
+      message: 'The operation is nested more than 15 levels deep.',
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
     });
     const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: seen { requestId }`).join(' ');
     const tooMany = await postGraphQL(router.url, `{ ${aliases} }`);
     expect(tooMany.body.errors?.[0]?.message).toBe('The document uses 31 aliases; at most 30 are allowed.');
+    // Fragments spread in a doubling chain: 2^30 paths, but each fragment is measured once.
+    const chain = Array.from(
+      { length: 30 },
+      (_, i) => `fragment F${i} on Seen { ...F${i + 1} ...F${i + 1} }`,
+    );
+    const bomb = `{ seen { ...F0 } } ${chain.join(' ')} fragment F30 on Seen { requestId }`;
+    // (Walked path by path, this would block the event loop for minutes: past the test timeout.)
+    const chained = await postGraphQL(router.url, bomb);
+    expect(chained.status).toBe(200);
+    expect(chained.body.data).toEqual({ seen: { requestId: expect.any(String) } });
     const fine = await postGraphQL(router.url, `{ ${aliases.split(' a30:')[0]} }`);
     expect(fine.body.errors).toBeUndefined();
-    expect(echo.calls() - before).toBe(1);
+    expect(echo.calls() - before).toBe(2);
+  });
+
+  it('should survive request targets that are not valid URL paths', async () => {
+    const { connect } = await import('node:net');
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(router.port, '127.0.0.1', () =>
+        socket.write('GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (c) => {
+        text += c.toString();
+      });
+      socket.on('end', () => resolve(text.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+    expect(status).toMatch(/^HTTP\/1\.1 (302|404) /);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
   it('should answer /health and /ready', async () => {

@@ -252,6 +252,64 @@ describe('federated subscriptions', () => {
     );
   });
 
+  it('should close a socket that sends garbage, whatever its size in bytes, and stay up', async () => {
+    const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: '😀'.repeat(60) }));
+    const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    expect(code).toBe(4400);
+    expect((await fetch(router.url.replace('/graphql', '/health'))).status).toBe(200);
+  });
+
+  it('should drop undeclared variables and refuse mistyped ones', async () => {
+    // Sent as raw text: 30,000 levels of nesting, more than JSON.stringify would build.
+    const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
+    const messages: { id?: string; type: string; payload?: unknown }[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 'ack');
+    const deep = `${'['.repeat(30_000)}1${']'.repeat(30_000)}`;
+    ws.send(
+      `{"id":"junk","type":"subscribe","payload":{"query":${JSON.stringify(BOARD)},"variables":{"board":"weekly","x":${deep}}}}`,
+    );
+    ws.send(
+      JSON.stringify({
+        id: 'wrong',
+        type: 'subscribe',
+        payload: { query: BOARD, variables: { board: { $ne: null } } },
+      }),
+    );
+    await waitFor(
+      () =>
+        messages.some((m) => m.id === 'junk' && m.type === 'next') && messages.some((m) => m.id === 'wrong'),
+      'answers',
+    );
+    const wrong = messages.find((m) => m.id === 'wrong') as {
+      type: string;
+      payload: { extensions: { code: string } }[];
+    };
+    expect(wrong.type).toBe('error');
+    expect(wrong.payload[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    ws.close();
+    expect((await fetch(router.url.replace('/graphql', '/health'))).status).toBe(200);
+  });
+
+  it('should drop an upstream connection, and the token it holds, once its last subscription ends', async () => {
+    const carol = (await issue('carol')).token;
+    const query = `subscription { scoreboard(board: "private") { version entries { player { id secret } } } }`;
+    const mine = collect(client({ authorization: `Bearer ${carol}` }), query, {});
+    await waitFor(() => mine.results.length === 1, 'carol subscribed');
+    const withCarol = router.engine.stats().upstreamConnections;
+    expect(withCarol).toBeGreaterThan(0);
+    mine.dispose();
+    await waitFor(
+      () => router.engine.stats().upstreamConnections < withCarol,
+      'the connection to be dropped',
+      10_000,
+    );
+  });
+
   it('should run queries over the same socket', async () => {
     const result = await new Promise<unknown>((resolve, reject) => {
       client().subscribe(

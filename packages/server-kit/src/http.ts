@@ -162,7 +162,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
   }
 
   return createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     try {
       if (options.corsOrigins?.length) applyCors(req, res, options.corsOrigins);
       if (req.method === 'OPTIONS') {
@@ -212,6 +212,23 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
       }
     }
   });
+}
+
+/**
+ * The request's path and query as a URL. Never throws: `new URL('//x', base)` does
+ * for some request targets a client may send, and an exception here would escape
+ * the request handler.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    const raw = req.url ?? '/';
+    const at = raw.indexOf('?');
+    const url = new URL('http://localhost/');
+    url.pathname = encodeURI(at === -1 ? raw : raw.slice(0, at)).replace(/^\/+/, '/');
+    return url;
+  }
 }
 
 /** Listens and resolves with the bound port (port 0 picks a free one). */

@@ -9,6 +9,7 @@ export {
   listen,
   type RouteHandler,
   readBody,
+  requestUrl,
   sendJson,
 } from './http.js';
 export { exitOnStartupError, runUntilSignal, type Service } from './lifecycle.js';

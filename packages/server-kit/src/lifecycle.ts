@@ -44,6 +44,8 @@ export function runUntilSignal(service: Service, logger: Logger, forceAfterMs = 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A promise nobody awaited must not take every other client's requests down with it.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
 }
 
 /** Logs and exits on a start-up failure, so a broken config never half-starts a service. */

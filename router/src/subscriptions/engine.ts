@@ -7,6 +7,7 @@ import {
   type DocumentNode,
   GraphQLError,
   type GraphQLFormattedError,
+  getVariableValues,
   type OperationDefinitionNode,
   parse,
   specifiedRules,
@@ -213,7 +214,20 @@ export class SubscriptionEngine {
       throw refuse('This router has too many subscriptions; try again later.', ErrorCode.RATE_LIMITED);
     }
     const prepared = this.prepare(state, request.query, request.operationName ?? undefined);
-    const variables = request.variables ?? {};
+    // Only the operation's declared variables, coerced by its types: anything else a
+    // client sends is refused here rather than carried into keys and subgraph requests.
+    const coerced = getVariableValues(
+      state.apiGraphQLSchema,
+      prepared.operation.variableDefinitions ?? [],
+      request.variables ?? {},
+      { maxErrors: 5 },
+    );
+    if (coerced.errors) {
+      throw new SubscribeRefused(
+        coerced.errors.map((e) => ({ message: e.message, extensions: { code: ErrorCode.BAD_USER_INPUT } })),
+      );
+    }
+    const variables = coerced.coerced;
     if (!this.limits.sharing) this.unshared += 1;
     const partition = !this.limits.sharing
       ? `unshared:${this.unshared}`
@@ -243,9 +257,11 @@ export class SubscriptionEngine {
             requestId: `subscription-${groupKey.slice(0, 12)}`,
             clientAddress: undefined,
           };
+      // The upstream first: if it cannot be had, no half-made group stays behind.
+      const upstream = this.upstreamFor(state, prepared, variables, context.authorization, partition);
       group = new Group(groupKey, this, state, prepared, request, variables, context);
       this.groups.set(groupKey, group);
-      group.attach(this.upstreamFor(state, prepared, variables, context.authorization, partition));
+      group.attach(upstream);
     }
     this.activeSubscriptions += 1;
     let released = false;
@@ -342,7 +358,7 @@ export class SubscriptionEngine {
     if (!upstream) {
       upstream = new Upstream(
         key,
-        this.clients.client(url, authorization),
+        this.clients.acquire(url, authorization),
         {
           query: primary.operation,
           variables: primaryVariables,

@@ -36,54 +36,86 @@ export function webSocketUrl(httpUrl: string): string {
   return url.toString();
 }
 
+/** A use of one upstream connection; release it when the subscription ends. */
+export interface ClientLease {
+  client: Client;
+  release(): void;
+}
+
 /**
  * One graphql-ws connection per (subgraph, credentials), multiplexing every upstream
- * subscription that shares them. Connections open on first use and close shortly
- * after their last subscription ends.
+ * subscription that shares them. A connection is created on first use and dropped,
+ * with the credentials it holds, shortly after its last subscription ends.
  */
 export class UpstreamClients {
-  private readonly clients = new Map<string, Client>();
+  private readonly clients = new Map<string, { client: Client; leases: number; idle?: NodeJS.Timeout }>();
 
   constructor(
     private readonly logger: Logger,
     private readonly options: UpstreamOptions = DEFAULT_UPSTREAM_OPTIONS,
+    /** How long an unused connection is kept for a quick re-subscribe. @default 2_000 */
+    private readonly idleMs = 2_000,
   ) {}
 
   get size(): number {
     return this.clients.size;
   }
 
-  client(url: string, authorization: string | undefined): Client {
+  acquire(url: string, authorization: string | undefined): ClientLease {
     const key = `${url}\n${authorization ?? ''}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      const { keepAliveMs, retryAttempts, retryBaseMs } = this.options;
-      client = createClient({
-        url: webSocketUrl(url),
-        webSocketImpl: WebSocket,
-        lazy: true,
-        lazyCloseTimeout: 1_000,
-        keepAlive: keepAliveMs,
-        retryAttempts,
-        // A subgraph that went away for good must end client streams soon, not after minutes.
-        retryWait: (retries) => new Promise((r) => setTimeout(r, retryBaseMs * 2 ** retries)),
-        shouldRetry: () => true,
-        connectionParams: authorization ? { authorization } : {},
-        on: {
-          closed: (event) => {
-            const code = (event as { code?: number }).code;
-            if (code !== 1000) this.logger.warn({ url, code }, 'upstream subscription connection closed');
-          },
-        },
-      });
-      this.clients.set(key, client);
+    let entry = this.clients.get(key);
+    if (!entry) {
+      entry = { client: this.create(url, authorization), leases: 0 };
+      this.clients.set(key, entry);
     }
-    return client;
+    const held = entry;
+    clearTimeout(held.idle);
+    held.leases += 1;
+    let released = false;
+    return {
+      client: held.client,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.leases -= 1;
+        if (held.leases > 0) return;
+        held.idle = setTimeout(() => {
+          if (held.leases > 0 || this.clients.get(key) !== held) return;
+          this.clients.delete(key);
+          void held.client.dispose();
+        }, this.idleMs);
+        held.idle.unref();
+      },
+    };
+  }
+
+  private create(url: string, authorization: string | undefined): Client {
+    const { keepAliveMs, retryAttempts, retryBaseMs } = this.options;
+    return createClient({
+      url: webSocketUrl(url),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      lazyCloseTimeout: 1_000,
+      keepAlive: keepAliveMs,
+      retryAttempts,
+      // A subgraph that went away for good must end client streams soon, not after minutes.
+      retryWait: (retries) => new Promise((r) => setTimeout(r, retryBaseMs * 2 ** retries)),
+      shouldRetry: () => true,
+      connectionParams: authorization ? { authorization } : {},
+      on: {
+        closed: (event) => {
+          const code = (event as { code?: number }).code;
+          if (code !== 1000) this.logger.warn({ url, code }, 'upstream subscription connection closed');
+        },
+      },
+    });
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.dispose()));
+    const entries = [...this.clients.values()];
     this.clients.clear();
+    for (const e of entries) clearTimeout(e.idle);
+    await Promise.all(entries.map((e) => e.client.dispose()));
   }
 }
 
@@ -101,7 +133,7 @@ export class Upstream {
 
   constructor(
     readonly key: string,
-    private readonly client: Client,
+    private readonly lease: ClientLease,
     private readonly request: { query: string; variables: Record<string, unknown>; operationName?: string },
     private readonly onIdle: (upstream: Upstream) => void,
   ) {}
@@ -122,7 +154,7 @@ export class Upstream {
   }
 
   private start(): void {
-    this.dispose = this.client.subscribe<Record<string, unknown>>(
+    this.dispose = this.lease.client.subscribe<Record<string, unknown>>(
       {
         query: this.request.query,
         variables: this.request.variables,
@@ -150,6 +182,7 @@ export class Upstream {
     this.dispose = undefined;
     const listeners = [...this.listeners];
     this.listeners.clear();
+    this.lease.release();
     this.onIdle(this);
     for (const listener of listeners) listener.onEnd(error);
   }
@@ -159,6 +192,7 @@ export class Upstream {
     this.ended = true;
     this.dispose?.();
     this.dispose = undefined;
+    this.lease.release();
     this.onIdle(this);
   }
 }

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Viewer } from '@fitness/auth';
+import { requestUrl } from '@fitness/server-kit';
 import { GraphQLError, type GraphQLFormattedError, getOperationAST, parse } from 'graphql';
 import {
   CloseCode,
@@ -96,12 +97,16 @@ export function serveWebSockets<TAuth>(options: WsServerOptions<TAuth>): WsServe
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (pathname !== options.path) {
+    try {
+      if (requestUrl(req).pathname !== options.path) {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch (err) {
+      logger.warn({ err }, 'refused a WebSocket upgrade');
       socket.destroy();
-      return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   options.server.on('upgrade', onUpgrade);
 
@@ -136,9 +141,25 @@ export function serveWebSockets<TAuth>(options: WsServerOptions<TAuth>): WsServe
         clearInterval(heartbeat);
         options.server.off('upgrade', onUpgrade);
         for (const ws of wss.clients) ws.close(1001, 'Server shutting down');
-        wss.close(() => resolve());
+        // A peer that never answers the close handshake (a phone that lost its network)
+        // must not hold shutdown for ws's 30 s: cut what is still open after a moment.
+        const cut = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, 1_500);
+        cut.unref();
+        wss.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
       }),
   };
+}
+
+/** A close reason within the protocol's 123 bytes, cut on a character boundary. */
+export function closeReason(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > 120) out = out.slice(0, -1);
+  return out;
 }
 
 /** One client socket: its state machine, its subscriptions and its send queue. */
@@ -172,7 +193,10 @@ class Connection<TAuth> {
         this.close(CloseCode.BadRequest, 'Binary messages are not supported');
         return;
       }
-      void this.onMessage(data.toString());
+      this.onMessage(data.toString()).catch((err: unknown) => {
+        options.logger.error({ err }, 'failed to handle a graphql-ws message');
+        this.close(CloseCode.InternalServerError, 'Internal server error');
+      });
     });
     ws.on('close', () => {
       clearTimeout(initTimer);
@@ -183,7 +207,7 @@ class Connection<TAuth> {
 
   private close(code: number, reason: string): void {
     if (this.closed) return;
-    this.ws.close(code, reason);
+    this.ws.close(code, closeReason(reason));
     this.dispose();
   }
 
@@ -204,7 +228,7 @@ class Connection<TAuth> {
     try {
       message = parseMessage(text);
     } catch (error) {
-      this.close(CloseCode.BadRequest, (error as Error).message.slice(0, 120));
+      this.close(CloseCode.BadRequest, (error as Error).message);
       return;
     }
     switch (message.type) {
@@ -217,8 +241,13 @@ class Connection<TAuth> {
         try {
           this.auth = await this.options.authenticate(message.payload ?? {}, this.req);
         } catch (error) {
-          const reason = error instanceof GraphQLError ? error.message : 'Forbidden';
-          this.close(CloseCode.Forbidden, reason.slice(0, 120));
+          if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') {
+            this.close(CloseCode.Forbidden, error.message);
+          } else {
+            // Not the client's fault (e.g. the JWKS could not be fetched): a server error.
+            this.options.logger.error({ err: error }, 'could not authenticate a graphql-ws connection');
+            this.close(CloseCode.InternalServerError, 'Internal server error');
+          }
           return;
         }
         this.send({ type: MessageType.ConnectionAck });
@@ -312,8 +341,16 @@ class Connection<TAuth> {
       if (this.closed) handle.close();
       else this.subscriptions.set(id, handle);
     } catch (error) {
-      if (!(error instanceof SubscribeRefused)) throw error;
-      this.send({ id, type: MessageType.Error, payload: error.errors as GraphQLFormattedError[] });
+      if (error instanceof SubscribeRefused) {
+        this.send({ id, type: MessageType.Error, payload: error.errors as GraphQLFormattedError[] });
+        return;
+      }
+      this.options.logger.error({ err: error }, 'subscribe failed');
+      this.send({
+        id,
+        type: MessageType.Error,
+        payload: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      });
     }
   }
 

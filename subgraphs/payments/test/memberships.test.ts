@@ -292,6 +292,19 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     expect(view?.isPremium).toBe(true);
   });
 
+  it('should let a member whose period ran out without renewal buy again', async () => {
+    const user = fresh();
+    await start(user, { idempotencyKey: 'lapse-key-1' });
+    await pool.query(
+      `UPDATE memberships SET current_period_end = now() - interval '1 day' WHERE user_id = $1`,
+      [user],
+    );
+    expect((await me(user)).user?.isPremium).toBe(false);
+    const again = await start(user, { idempotencyKey: 'lapse-key-2' });
+    expect(again.errors).toBeUndefined();
+    expect((await me(user)).user).toMatchObject({ isPremium: true, membership: { status: 'ACTIVE' } });
+  });
+
   it('should page payments newest first with stable cursors', async () => {
     const user = fresh();
     for (let i = 0; i < 5; i += 1) {
@@ -317,6 +330,8 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     expect(seen).toEqual(rows.map((r) => r.id));
     const bad = await me(user, user, 2, 'bm90LWEtY3Vyc29y');
     expect(errorCodes(bad.result)).toEqual(['BAD_USER_INPUT']);
+    const impossible = Buffer.from(`2024-13-45T99:99:99.000000|${seen[0]}`).toString('base64url');
+    expect(errorCodes((await me(user, user, 2, impossible)).result)).toEqual(['BAD_USER_INPUT']);
     const tooMany = await me(user, user, 101);
     expect(errorCodes(tooMany.result)).toEqual(['BAD_USER_INPUT']);
   });

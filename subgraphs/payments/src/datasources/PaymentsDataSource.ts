@@ -23,9 +23,22 @@ export function encodeCursor(payment: PaymentRecord): string {
   return Buffer.from(`${payment.createdAtKey}|${payment.id}`, 'utf8').toString('base64url');
 }
 
+/** The pattern admits month 13 or hour 99: the instant must also exist, unchanged by parsing. */
+function realInstant(key: string): boolean {
+  const millis = Date.parse(`${key.slice(0, 23)}Z`);
+  return !Number.isNaN(millis) && new Date(millis).toISOString().slice(0, 23) === key.slice(0, 23);
+}
+
 export function decodeCursor(cursor: string): { createdAtKey: string; id: string } {
   const [createdAtKey, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (rest.length || !createdAtKey || !id || !CURSOR_TIME.test(createdAtKey) || !UUID.test(id)) {
+  const valid =
+    rest.length === 0 &&
+    createdAtKey !== undefined &&
+    id !== undefined &&
+    CURSOR_TIME.test(createdAtKey) &&
+    UUID.test(id) &&
+    realInstant(createdAtKey);
+  if (!valid) {
     throw badUserInput('The cursor is not valid; use an endCursor this API returned.', { argument: 'after' });
   }
   return { createdAtKey, id };

@@ -124,12 +124,12 @@ const PAYMENT_COLUMNS = `id, user_id, plan_id, membership_id, amount_cents, curr
   request_hash, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS created_at_key`;
 
 /**
- * "Open" is ACTIVE or PAST_DUE and not past a period end it was canceled at. A
- * membership canceled at period end whose period is over is closed lazily, so that
- * the one-open-membership index lets the user buy again.
+ * A membership is open while its period runs. One whose period is over (canceled at
+ * period end, or simply not renewed: there is no renewal yet) is closed lazily, so
+ * that the one-open-membership index lets the user buy again.
  */
 const CLOSE_LAPSED = `UPDATE memberships SET status = 'CANCELED', updated_at = now()
-  WHERE user_id = $1 AND status <> 'CANCELED' AND cancel_at_period_end AND current_period_end <= now()`;
+  WHERE user_id = $1 AND status <> 'CANCELED' AND current_period_end <= now()`;
 
 export class PgPaymentsStore implements PaymentsStore {
   constructor(private readonly pool: Pool) {}
