@@ -521,3 +521,32 @@ describe('subscription limits', () => {
     healthy.ws.close();
   });
 });
+
+describe('router shutdown with WebSocket clients', () => {
+  it('should not wait on a peer that never answers the close handshake', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subscription-shutdown-'));
+    const live = await startLiveSubgraph();
+    const players = await startPlayersSubgraph();
+    const router = await startRouter(
+      loadConfig({
+        PORT: '0',
+        SUPERGRAPH_PATH: writeStubSupergraph(dir, { live: live.url, players: players.url }),
+        JWT_SECRET: SECRET,
+      }),
+      logger,
+    );
+    try {
+      const silent = new WebSocket(router.url.replace('http', 'ws'), 'graphql-transport-ws');
+      await new Promise((r) => silent.once('open', r));
+      // It stops reading: the close frame is never answered.
+      (silent as unknown as { _socket: { pause(): void } })._socket.pause();
+      // ws alone would wait 30 s for this peer; the test's 20 s timeout fails that.
+      await router.stop();
+      silent.terminate();
+    } finally {
+      await live.stop();
+      await players.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
