@@ -127,6 +127,7 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL && !process.env.CI)('live leaderb
       serviceEnv: {
         workouts: { WORKOUTS_DATABASE_URL: db.url, REDIS_URL: redisDb },
         payments: { PAYMENTS_DATA_DIR: 'memory://' },
+        users: { USERS_DATA_DIR: 'memory://' },
       },
     });
     const workoutsB = await stack.addReplica('workouts');

@@ -45,7 +45,7 @@ describe('supergraph end to end', () => {
         payments: payments ? { PAYMENTS_DATABASE_URL: payments.url } : { PAYMENTS_DATA_DIR: 'memory://' },
         workouts: { WORKOUTS_DATA_DIR: 'memory://' },
         recommendations: { REDIS_URL: redis },
-        users: { MONGODB_URL: process.env.MONGODB_URL },
+        users: { MONGODB_URL: process.env.MONGODB_URL, USERS_DATA_DIR: 'memory://' },
       },
     });
     url = stack.routerUrl;

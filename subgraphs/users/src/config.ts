@@ -9,6 +9,11 @@ const schema = z.object({
   LOG_LEVEL: logLevel(),
   /** Unset: an embedded mongod when one can be obtained, else the in-process store. */
   MONGODB_URL: optionalUrl(),
+  /**
+   * Where the in-process fallback store (no MongoDB) keeps its snapshot between runs;
+   * `memory://` keeps nothing.
+   */
+  USERS_DATA_DIR: z.string().default('.data/users'),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
   /** The region of a sign-up that names none. */
@@ -42,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
     mongodbUrl: c.MONGODB_URL,
+    dataDir: c.USERS_DATA_DIR,
     natsUrl: c.NATS_URL,
     defaultRegion: c.DEFAULT_REGION,
     redisUrl: c.REDIS_URL,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
 import { createRedisClient } from '@fitness/redis-kit';
 import type { Logger } from '@fitness/server-kit';
@@ -125,7 +126,7 @@ function publishMongoOutbox(store: MongoUsersStore, bus: EventBus, logger: Logge
  * and it cannot be shared by replicas.
  */
 export async function openStores(
-  config: { mongodbUrl: string | undefined; embeddedTimeoutMs?: number },
+  config: { mongodbUrl: string | undefined; embeddedTimeoutMs?: number; dataDir?: string },
   logger: Logger,
 ): Promise<UsersStores> {
   if (config.mongodbUrl) return openMongo(config.mongodbUrl, 'mongodb');
@@ -133,19 +134,23 @@ export async function openStores(
   try {
     embedded = await startEmbeddedMongo(config.embeddedTimeoutMs ?? EMBEDDED_MONGO_TIMEOUT_MS);
   } catch (err) {
+    const snapshotPath =
+      config.dataDir && !config.dataDir.startsWith('memory://')
+        ? join(config.dataDir, 'users.json')
+        : undefined;
     logger.warn(
-      { err },
-      'MONGODB_URL is unset and no embedded mongod could be started: using the IN-PROCESS users store. ' +
-        'Accounts are lost on restart and not shared between replicas. Set MONGODB_URL for real use.',
+      { err, snapshotPath },
+      'MONGODB_URL is unset and no embedded mongod could be started: using the IN-PROCESS users store ' +
+        '(development only: one replica, accounts kept only in a local snapshot file). Set MONGODB_URL for real use.',
     );
     const outbox = new MemoryOutbox();
-    const store = new MemoryUsersStore(outbox);
+    const store = new MemoryUsersStore(outbox, snapshotPath);
     return {
       kind: 'memory',
       store,
       ready: () => store.ping(),
       publishEvents: (bus, logger) => outbox.start(bus, logger),
-      close: async () => {},
+      close: async () => store.save(),
     };
   }
   logger.warn({ uri: embedded.getUri() }, 'MONGODB_URL is unset: using an embedded, throwaway mongod');

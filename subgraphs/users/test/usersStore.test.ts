@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
 import type { NewUser } from '../src/datasources/models.js';
 import { DuplicateError, type UsersStore } from '../src/datasources/UsersStore.js';
 import { type OpenedStore, storeAdapters, uniqueHandle } from './adapters.js';
@@ -200,5 +201,57 @@ describe.each(storeAdapters('users mongo store'))('UsersStore contract on $name'
 
   it('should answer ping', async () => {
     expect(await store.ping()).toBe(true);
+  });
+});
+
+describe('in-process store snapshot', () => {
+  it('should keep accounts, hashes and follows across a restart, and keep nothing without a path', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'users-snapshot-'));
+    const path = join(dir, 'users.json');
+    try {
+      const first = new MemoryUsersStore(undefined, path);
+      const a = await first.createUser({
+        email: 'A@x.io',
+        handle: 'Ann',
+        displayName: 'Ann',
+        region: 'EU',
+        passwordHash: 'h1',
+      });
+      const b = await first.createUser({
+        email: 'b@x.io',
+        handle: 'bob',
+        displayName: 'Bob',
+        region: 'US',
+        passwordHash: 'h2',
+      });
+      await first.follow(b.id, a.id);
+      await first.updateProfile(a.id, { displayName: 'Ann B' });
+      first.save();
+
+      const second = new MemoryUsersStore(undefined, path);
+      expect(await second.findByEmail('a@x.io')).toEqual({
+        user: { ...a, displayName: 'Ann B', followersCount: 1 },
+        passwordHash: 'h1',
+      });
+      expect((await second.findByHandle('BOB'))?.followingCount).toBe(1);
+      await expect(
+        second.createUser({
+          email: 'a@x.io',
+          handle: 'new',
+          displayName: 'N',
+          region: 'EU',
+          passwordHash: 'h',
+        }),
+      ).rejects.toThrow();
+      expect(await second.follow(b.id, a.id)).toBe('unchanged');
+
+      const none = new MemoryUsersStore();
+      expect(await none.findByEmail('a@x.io')).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

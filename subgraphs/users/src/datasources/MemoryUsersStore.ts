@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { type MemoryOutbox, userRegistered } from '../events.js';
 import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './models.js';
 import { DuplicateError, type EdgeChange, isUserId, type UsersStore } from './UsersStore.js';
@@ -15,9 +17,17 @@ function newId(): string {
   return Buffer.concat([seconds, randomBytes(8)]).toString('hex');
 }
 
+/** What a snapshot file holds: enough to rebuild every index. */
+interface Snapshot {
+  version: 1;
+  users: { user: Omit<UserRecord, 'createdAt'> & { createdAt: string }; passwordHash: string }[];
+  edges: string[];
+}
+
 /**
- * The in-process fallback when no mongod can be had: one instance, nothing kept
- * across restarts. Every method does all its reads and writes before its first
+ * The in-process fallback when no mongod can be had: one instance. With a snapshot
+ * path it keeps its accounts across restarts of `pnpm start` (written atomically,
+ * shortly after each change, and on close); without one, nothing survives. Every method does all its reads and writes before its first
  * await, so each is atomic on Node's single thread; that is what makes its
  * uniqueness and follow counts exact under concurrent requests, as Mongo's
  * unique indexes do for {@link MongoUsersStore}.
@@ -29,8 +39,57 @@ export class MemoryUsersStore implements UsersStore {
   /** `${followerId}>${followeeId}` */
   private readonly edges = new Set<string>();
 
-  /** @param outbox receives `users.registered` for every account created (none when absent) */
-  constructor(private readonly outbox?: MemoryOutbox) {}
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param outbox receives `users.registered` for every account created (none when absent)
+   * @param snapshotPath a JSON file to load from and keep up to date (development only)
+   */
+  constructor(
+    private readonly outbox?: MemoryOutbox,
+    private readonly snapshotPath?: string,
+  ) {
+    if (snapshotPath && existsSync(snapshotPath))
+      this.restore(JSON.parse(readFileSync(snapshotPath, 'utf8')));
+  }
+
+  private restore(snapshot: Snapshot): void {
+    if (snapshot.version !== 1)
+      throw new Error(`Unknown users snapshot version ${String(snapshot.version)}.`);
+    for (const { user, passwordHash } of snapshot.users) {
+      const record: UserRecord = { ...user, createdAt: new Date(user.createdAt) };
+      this.users.set(record.id, { user: record, passwordHash });
+      this.idByEmail.set(record.email, record.id);
+      this.idByHandle.set(record.handle, record.id);
+    }
+    for (const edge of snapshot.edges) this.edges.add(edge);
+  }
+
+  /** Schedules a snapshot write; changes within 100 ms share one. */
+  private changed(): void {
+    if (!this.snapshotPath || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => this.save(), 100);
+    this.saveTimer.unref();
+  }
+
+  /** Writes the snapshot now (temp file, then rename: never a half-written file). */
+  save(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    if (!this.snapshotPath) return;
+    const snapshot: Snapshot = {
+      version: 1,
+      users: [...this.users.values()].map(({ user, passwordHash }) => ({
+        user: { ...user, createdAt: user.createdAt.toISOString() },
+        passwordHash,
+      })),
+      edges: [...this.edges],
+    };
+    mkdirSync(dirname(this.snapshotPath), { recursive: true });
+    const tmp = `${this.snapshotPath}.tmp`;
+    writeFileSync(tmp, JSON.stringify(snapshot), { mode: 0o600 });
+    renameSync(tmp, this.snapshotPath);
+  }
 
   async createUser(input: NewUser): Promise<UserRecord> {
     const email = input.email.toLowerCase();
@@ -54,6 +113,7 @@ export class MemoryUsersStore implements UsersStore {
     this.idByEmail.set(email, user.id);
     this.idByHandle.set(handle, user.id);
     if (registered) this.outbox?.append(registered);
+    this.changed();
     return { ...user };
   }
 
@@ -79,6 +139,7 @@ export class MemoryUsersStore implements UsersStore {
     if (!stored) return null;
     if (patch.displayName !== undefined) stored.user.displayName = patch.displayName;
     if (patch.avatarUrl !== undefined) stored.user.avatarUrl = patch.avatarUrl;
+    this.changed();
     return { ...stored.user };
   }
 
@@ -92,6 +153,7 @@ export class MemoryUsersStore implements UsersStore {
     this.edges.add(edge);
     follower.user.followingCount += 1;
     followee.user.followersCount += 1;
+    this.changed();
     return 'changed';
   }
 
@@ -102,6 +164,7 @@ export class MemoryUsersStore implements UsersStore {
     if (!this.edges.delete(`${follower.user.id}>${followee.user.id}`)) return 'unchanged';
     follower.user.followingCount -= 1;
     followee.user.followersCount -= 1;
+    this.changed();
     return 'changed';
   }
 
