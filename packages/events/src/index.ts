@@ -60,6 +60,7 @@ export {
   type OutboxRelayOptions,
   type OutboxRelayStats,
   PROCESSED_EVENTS_SQL_PATH,
+  startOutboxRelay,
   type WriteOutboxOptions,
   writeOutbox,
 } from './outbox.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { Pool, PoolClient } from '@fitness/pg-kit';
+import { isEmbeddedUrl, type Pool, type PoolClient } from '@fitness/pg-kit';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { type EventBus, errorMessage } from './bus.js';
@@ -269,4 +269,25 @@ export class OutboxRelay {
     if (transientError) throw new Error(`publish failed: ${errorMessage(transientError)}`);
     return claimed;
   }
+}
+
+/**
+ * Starts the relay of a service's outbox the way every service wants it: woken by
+ * LISTEN/NOTIFY on a real server, polling only on the embedded PGlite (which serves
+ * one connection, so a listening connection would starve the pool).
+ */
+export async function startOutboxRelay(options: {
+  pool: Pool;
+  databaseUrl: string;
+  bus: EventBus;
+  logger: Logger;
+}): Promise<OutboxRelay> {
+  const relay = new OutboxRelay({
+    pool: options.pool,
+    bus: options.bus,
+    logger: options.logger,
+    ...(isEmbeddedUrl(options.databaseUrl) ? {} : { listenUrl: options.databaseUrl }),
+  });
+  await relay.start();
+  return relay;
 }

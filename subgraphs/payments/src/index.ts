@@ -1,6 +1,5 @@
 import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
-import { connectEventBus, OutboxRelay } from '@fitness/events';
-import { isEmbeddedUrl } from '@fitness/pg-kit';
+import { connectEventBus, startOutboxRelay } from '@fitness/events';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
@@ -15,14 +14,7 @@ async function main() {
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
   const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'payments', logger });
-  // The embedded PGlite serves one connection: no LISTEN there, the relay polls.
-  const relay = new OutboxRelay({
-    pool: stores.pool,
-    bus,
-    logger,
-    ...(isEmbeddedUrl(stores.url) ? {} : { listenUrl: stores.url }),
-  });
-  await relay.start();
+  const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
   const provider = new SandboxPaymentProvider();
   logger.warn({ provider: config.provider }, 'payments use the sandbox provider: no real card is charged');
   const served = await serve({

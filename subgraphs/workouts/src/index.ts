@@ -1,6 +1,5 @@
 import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
-import { connectEventBus, OutboxRelay } from '@fitness/events';
-import { isEmbeddedUrl } from '@fitness/pg-kit';
+import { connectEventBus, startOutboxRelay } from '@fitness/events';
 import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
@@ -24,14 +23,7 @@ async function main() {
     logger,
     context: (viewer, live) => createContext(viewer, stores.store, logger, live),
   });
-  // The embedded PGlite serves one connection: no LISTEN there, the relay polls.
-  const relay = new OutboxRelay({
-    pool: stores.pool,
-    bus,
-    logger,
-    ...(isEmbeddedUrl(stores.url) ? {} : { listenUrl: stores.url }),
-  });
-  await relay.start();
+  const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
   const served = await serve({
     logger,
     apollo: createWorkoutsServer(logger),
