@@ -53,6 +53,16 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
     async drop() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
+      // Let the suite's own connections finish closing first: a backend killed by
+      // FORCE while its client is still ending surfaces as an uncaught error there.
+      for (let i = 0; i < 100; i += 1) {
+        const { rows } = await client.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+          [name],
+        );
+        if (rows[0]?.n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
     },
