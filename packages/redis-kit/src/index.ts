@@ -49,3 +49,18 @@ export async function connectRedis(redis: Redis): Promise<Redis> {
   await redis.connect().catch(() => undefined);
   return redis;
 }
+
+/** /ready for a Redis-backed store: true when Redis answers PING, false on any failure. */
+export async function pingRedis(redis: Redis): Promise<boolean> {
+  try {
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/** Closes a client: QUIT when connected, else a plain disconnect (QUIT would wait for a reply that never comes). */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit();
+  else redis.disconnect();
+}

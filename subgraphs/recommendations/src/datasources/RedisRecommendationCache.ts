@@ -1,3 +1,4 @@
+import { closeRedis, pingRedis } from '@fitness/redis-kit';
 import type { Redis } from 'ioredis';
 import type { RecommendationRecord } from './models.js';
 import {
@@ -46,20 +47,11 @@ export class RedisRecommendationCache implements RecommendationCache {
     await this.redis.set(this.keyPrefix + key, encodeRecommendations(value), 'PX', ttlMs);
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      return (await this.redis.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
+  ping(): Promise<boolean> {
+    return pingRedis(this.redis);
   }
 
-  async close(): Promise<void> {
-    // quit() waits for a reply that never comes while disconnected; only use it when connected.
-    if (this.redis.status === 'ready') {
-      await this.redis.quit();
-    } else {
-      this.redis.disconnect();
-    }
+  close(): Promise<void> {
+    return closeRedis(this.redis);
   }
 }

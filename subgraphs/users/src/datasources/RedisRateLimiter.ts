@@ -1,3 +1,4 @@
+import { closeRedis, pingRedis } from '@fitness/redis-kit';
 import type { Redis } from 'ioredis';
 import type { RateLimitDecision, RateLimiter, RateLimitRule } from './RateLimiter.js';
 
@@ -74,17 +75,11 @@ export class RedisRateLimiter implements RateLimiter {
     await this.redis.del(this.keyPrefix + key);
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      return (await this.redis.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
+  ping(): Promise<boolean> {
+    return pingRedis(this.redis);
   }
 
-  async close(): Promise<void> {
-    // quit() waits for a reply that never comes while disconnected.
-    if (this.redis.status === 'ready') await this.redis.quit();
-    else this.redis.disconnect();
+  close(): Promise<void> {
+    return closeRedis(this.redis);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closeRedis, pingRedis } from '@fitness/redis-kit';
 import type { Redis } from 'ioredis';
 import { boardId, expiresAt, planChange, scoreOf } from './boards.js';
 import { DEDUPE_TTL_MS, type LeaderboardStore } from './LeaderboardStore.js';
@@ -142,17 +143,11 @@ export class RedisLeaderboardStore implements LeaderboardStore {
     return at === -1 ? null : new Date(at);
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      return (await this.redis.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
+  ping(): Promise<boolean> {
+    return pingRedis(this.redis);
   }
 
-  async close(): Promise<void> {
-    // quit() waits for a reply that never comes while disconnected.
-    if (this.redis.status === 'ready') await this.redis.quit();
-    else this.redis.disconnect();
+  close(): Promise<void> {
+    return closeRedis(this.redis);
   }
 }
