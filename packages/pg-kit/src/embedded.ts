@@ -21,6 +21,22 @@ export interface EmbeddedPostgres {
 }
 
 /**
+ * A real server loads TimescaleDB through shared_preload_libraries; PGlite loads an
+ * extension's library only on CREATE EXTENSION. On a data dir that already has the
+ * extension, CREATE EXTENSION IF NOT EXISTS is a no-op, so the library would come in
+ * lazily, half-initialised: inserts into hypertables fail ("invalid INSERT on the root
+ * table") and the licence falls back to Apache, which refuses continuous aggregates'
+ * triggers and run_job. Loading it explicitly first gives every start, the first and
+ * each one after, the same fully loaded engine.
+ */
+async function loadTimescale(db: PGlite): Promise<void> {
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'",
+  );
+  if (rows[0]?.n) await db.exec("LOAD 'timescaledb'");
+}
+
+/**
  * PostgreSQL 17 (with TimescaleDB when asked) in WASM, served on a loopback TCP port
  * so the service's code talks `pg` exactly as it does to a real server. PGlite runs
  * one connection at a time: pools pointed at it must use `max: 1` (see `createPool`).
@@ -31,6 +47,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     dataDir: options.dataDir,
     ...(options.timescale ? { extensions: { timescaledb } } : {}),
   });
+  if (options.timescale) await loadTimescale(db);
   // pglite-socket is typed against @electric-sql/pglite; this build has the same protocol surface.
   const server = new PGLiteSocketServer({
     db: db as unknown as ConstructorParameters<typeof PGLiteSocketServer>[0]['db'],
