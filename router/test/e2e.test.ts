@@ -89,7 +89,7 @@ describe('supergraph end to end', () => {
     expect(me.body.data?.me).toMatchObject({ id: alice.user.id, region: 'EU', followersCount: 0 });
 
     const catalogue = await execute(url, ExercisesDocument, { muscleGroup: 'CHEST' });
-    const bench = catalogue.body.data!.exercises[0]!;
+    const bench = catalogue.body.data!.exercises![0]!;
     expect(bench.muscleGroup).toBe('CHEST');
 
     const workoutId = randomUUID();
@@ -125,7 +125,7 @@ describe('supergraph end to end', () => {
     expect(data.me?.handle).toBe(`alice_${suffix}`); // users
     expect(data.me?.workouts?.edges.map((e) => e.node.id)).toEqual([workoutId]); // workouts
     expect(data.me?.isPremium).toBe(false); // payments
-    expect(data.plans.length).toBeGreaterThan(0); // payments
+    expect(data.plans?.length).toBeGreaterThan(0); // payments
     expect(data.me?.recommendations?.length).toBeGreaterThan(0); // recommendations, from workouts' data
     // Chest was trained an hour ago: no advice to train it.
     expect(

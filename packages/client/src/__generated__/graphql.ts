@@ -117,7 +117,7 @@ export type SignInMutation = { signIn: { token: string, expiresAt: Date | string
 export type DashboardQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DashboardQuery = { me: { id: string, handle: string, displayName: string, isPremium: boolean, workouts: { edges: Array<{ node: { id: string, sport: Sport, startedAt: Date | string, volumeKg: number } }> } | null, recommendations: Array<{ id: string, kind: RecommendationKind, title: string, reason: string, score: number }> | null } | null, plans: Array<{ id: string, name: string, priceCents: number, currency: string }> };
+export type DashboardQuery = { me: { id: string, handle: string, displayName: string, isPremium: boolean | null, workouts: { edges: Array<{ node: { id: string, sport: Sport, startedAt: Date | string, volumeKg: number } }> } | null, recommendations: Array<{ id: string, kind: RecommendationKind, title: string, reason: string, score: number }> | null } | null, plans: Array<{ id: string, name: string, priceCents: number, currency: string }> | null };
 
 export type StartMembershipMutationVariables = Exact<{
   input: StartMembershipInput;
@@ -137,12 +137,12 @@ export type MyBillingQueryVariables = Exact<{
 }>;
 
 
-export type MyBillingQuery = { me: { id: string, isPremium: boolean, membership: { id: string, status: MembershipStatus, currentPeriodEnd: Date | string, cancelAtPeriodEnd: boolean, plan: { id: string, name: string } } | null, payments: { edges: Array<{ cursor: string, node: { id: string, amountCents: number, currency: string, status: PaymentStatus, createdAt: Date | string, failureReason: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
+export type MyBillingQuery = { me: { id: string, isPremium: boolean | null, membership: { id: string, status: MembershipStatus, currentPeriodEnd: Date | string, cancelAtPeriodEnd: boolean, plan: { id: string, name: string } } | null, payments: { edges: Array<{ cursor: string, node: { id: string, amountCents: number, currency: string, status: PaymentStatus, createdAt: Date | string, failureReason: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
 
 export type PlansQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type PlansQuery = { plans: Array<{ id: string, name: string, priceCents: number, currency: string, interval: BillingInterval }> };
+export type PlansQuery = { plans: Array<{ id: string, name: string, priceCents: number, currency: string, interval: BillingInterval }> | null };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -154,21 +154,21 @@ export type UserByHandleQueryVariables = Exact<{
 }>;
 
 
-export type UserByHandleQuery = { userByHandle: { id: string, handle: string, displayName: string, avatarUrl: string | null, region: Region, followersCount: number, followingCount: number, isPremium: boolean } | null };
+export type UserByHandleQuery = { userByHandle: { id: string, handle: string, displayName: string, avatarUrl: string | null, region: Region, followersCount: number, followingCount: number, isPremium: boolean | null } | null };
 
 export type ExercisesQueryVariables = Exact<{
   muscleGroup?: MuscleGroup | null | undefined;
 }>;
 
 
-export type ExercisesQuery = { exercises: Array<{ id: string, name: string, muscleGroup: MuscleGroup }> };
+export type ExercisesQuery = { exercises: Array<{ id: string, name: string, muscleGroup: MuscleGroup }> | null };
 
 export type LogWorkoutMutationVariables = Exact<{
   input: LogWorkoutInput;
 }>;
 
 
-export type LogWorkoutMutation = { logWorkout: { id: string, sport: Sport, title: string | null, startedAt: Date | string, durationSec: number, distanceM: number | null, calories: number | null, volumeKg: number, sets: Array<{ reps: number | null, weightKg: number | null, exercise: { id: string, name: string } }>, user: { id: string, handle: string } } };
+export type LogWorkoutMutation = { logWorkout: { id: string, sport: Sport, title: string | null, startedAt: Date | string, durationSec: number, distanceM: number | null, calories: number | null, volumeKg: number, sets: Array<{ reps: number | null, weightKg: number | null, exercise: { id: string, name: string } }>, user: { id: string, handle: string } | null } };
 
 export type MyWorkoutsQueryVariables = Exact<{
   first?: number | null | undefined;

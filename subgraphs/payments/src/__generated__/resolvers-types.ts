@@ -105,7 +105,7 @@ export type Plan = {
 export type Query = {
   __typename?: 'Query';
   /** Plans on sale, cheapest first. */
-  plans: Array<Plan>;
+  plans: Maybe<Array<Plan>>;
 };
 
 export type StartMembershipInput = {
@@ -121,8 +121,12 @@ export type StartMembershipInput = {
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
-  /** True while the user has an ACTIVE membership whose period has not ended. */
-  isPremium: Scalars['Boolean']['output'];
+  /**
+   * True while the user has an ACTIVE membership whose period has not ended. Nullable
+   * so that a payments outage costs only this field (null with an error), not the
+   * user's whole profile.
+   */
+  isPremium: Maybe<Scalars['Boolean']['output']>;
   /** Self only. The open membership, else the most recent one; null if never a member. */
   membership: Maybe<Membership>;
   /** Self only. Newest first; first is 1 to 100. */
@@ -324,13 +328,13 @@ export type PlanResolvers<ContextType = Context, ParentType extends ResolversPar
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
-  plans?: Resolver<Array<ResolversTypes['Plan']>, ParentType, ContextType>;
+  plans?: Resolver<Maybe<Array<ResolversTypes['Plan']>>, ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  isPremium?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  isPremium?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   membership?: Resolver<Maybe<ResolversTypes['Membership']>, ParentType, ContextType>;
   payments?: Resolver<Maybe<ResolversTypes['PaymentConnection']>, ParentType, ContextType, RequireFields<UserPaymentsArgs, 'first'>>;
 }>;

@@ -42,7 +42,11 @@ export type LeaderboardEntry = {
   /** 1-based position; ties get distinct ranks, ordered by user id. */
   rank: Scalars['Int']['output'];
   score: Scalars['Float']['output'];
-  user: User;
+  /**
+   * Resolved by users: null (with an error at this path) while users cannot answer
+   * or no longer knows the account; the entry itself stays.
+   */
+  user: Maybe<User>;
 };
 
 export type LeaderboardInput = {
@@ -127,9 +131,9 @@ export type PageInfo = {
 export type Query = {
   __typename?: 'Query';
   /** The exercise catalogue, optionally of one muscle group, by name. */
-  exercises: Array<Exercise>;
+  exercises: Maybe<Array<Exercise>>;
   /** The current period's top of one board (public). BAD_USER_INPUT unless board.first is 1 to 100. */
-  leaderboard: Leaderboard;
+  leaderboard: Maybe<Leaderboard>;
   /** The workout, for its owner; null when it does not exist. */
   workout: Maybe<Workout>;
 };
@@ -246,7 +250,11 @@ export type Workout = {
   sport: Sport;
   startedAt: Scalars['DateTime']['output'];
   title: Maybe<Scalars['String']['output']>;
-  user: User;
+  /**
+   * Resolved by users: null (with an error at this path) while users cannot answer
+   * or no longer knows the account.
+   */
+  user: Maybe<User>;
   /** Sum of reps x weightKg over all sets. */
   volumeKg: Scalars['Float']['output'];
 };
@@ -466,7 +474,7 @@ export type LeaderboardResolvers<ContextType = Context, ParentType extends Resol
 export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardEntry'] = ResolversParentTypes['LeaderboardEntry']> = ResolversObject<{
   rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type MuscleGroupTrainingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MuscleGroupTraining'] = ResolversParentTypes['MuscleGroupTraining']> = ResolversObject<{
@@ -487,8 +495,8 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
-  exercises?: Resolver<Array<ResolversTypes['Exercise']>, ParentType, ContextType, Partial<QueryExercisesArgs>>;
-  leaderboard?: Resolver<ResolversTypes['Leaderboard'], ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'board'>>;
+  exercises?: Resolver<Maybe<Array<ResolversTypes['Exercise']>>, ParentType, ContextType, Partial<QueryExercisesArgs>>;
+  leaderboard?: Resolver<Maybe<ResolversTypes['Leaderboard']>, ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'board'>>;
   workout?: Resolver<Maybe<ResolversTypes['Workout']>, ParentType, ContextType, RequireFields<QueryWorkoutArgs, 'id'>>;
 }>;
 
@@ -529,7 +537,7 @@ export type WorkoutResolvers<ContextType = Context, ParentType extends Resolvers
   sport?: Resolver<ResolversTypes['Sport'], ParentType, ContextType>;
   startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   volumeKg?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
