@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -18,6 +17,7 @@ import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
+import { RouterGateway } from './gateway.js';
 import { operationLimitRules } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
@@ -46,13 +46,13 @@ function requestIdOf(header: string | string[] | undefined): string {
 /** Builds the gateway, Apollo Server and HTTP server, and listens. */
 export async function startRouter(config: RouterConfig, logger: Logger): Promise<RunningRouter> {
   let ready = false;
-  const gateway = new ApolloGateway({
+  const gateway = new RouterGateway({
     supergraphSdl: supergraphFromFile(config.supergraphPath, logger),
     buildService: ({ name, url }) => {
       const target = config.subgraphUrls[name.toLowerCase()] ?? url;
       if (!target)
         throw new Error(`Subgraph "${name}" has no routing URL; set SUBGRAPH_${name.toUpperCase()}_URL.`);
-      return new SubgraphDataSource(target, config.subgraphTimeoutMs);
+      return new SubgraphDataSource(target, config.subgraphTimeoutMs, { name, logger });
     },
     logger,
   });

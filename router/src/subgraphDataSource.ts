@@ -1,6 +1,78 @@
-import { RemoteGraphQLDataSource } from '@apollo/gateway';
+import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { Logger } from '@fitness/server-kit';
+import { type DocumentNode, type GraphQLFormattedError, Kind, parse, type SelectionSetNode } from 'graphql';
 import { CLIENT_ADDRESS_HEADER } from './clientAddress.js';
 import type { RouterContext } from './context.js';
+
+type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+
+/** The code of a field whose subgraph could not be reached or did not answer. */
+export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
+
+/**
+ * How often an outage that goes on is logged again (with the count of failed
+ * requests since), so a long outage neither floods the log nor falls silent.
+ * @default 30_000
+ */
+const OUTAGE_LOG_EVERY_MS = 30_000;
+
+/**
+ * Whether one subgraph answers, as its requests see it: logs ONE line when it stops
+ * answering, a reminder while it stays down, and one when it is back, instead of a
+ * stack trace per failed request.
+ */
+export class SubgraphHealth {
+  private down: { since: number; loggedAt: number; failures: number } | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  get available(): boolean {
+    return this.down === undefined;
+  }
+
+  failed(error: unknown): void {
+    const now = Date.now();
+    const reason = describeFailure(error);
+    if (!this.down) {
+      this.down = { since: now, loggedAt: now, failures: 1 };
+      this.logger?.warn(
+        { subgraph: this.name, reason },
+        'subgraph unavailable; its fields answer null with an error',
+      );
+      return;
+    }
+    this.down.failures += 1;
+    if (now - this.down.loggedAt >= OUTAGE_LOG_EVERY_MS) {
+      this.logger?.warn(
+        { subgraph: this.name, reason, failedRequests: this.down.failures, downForMs: now - this.down.since },
+        'subgraph still unavailable',
+      );
+      this.down.loggedAt = now;
+      this.down.failures = 0;
+    }
+  }
+
+  succeeded(): void {
+    if (!this.down) return;
+    this.logger?.info(
+      { subgraph: this.name, downForMs: Date.now() - this.down.since },
+      'subgraph available again',
+    );
+    this.down = undefined;
+  }
+}
+
+/** A short, log-safe reason: the error's code or message, never its stack or a response body. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return cause.code;
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
+  return error.message.slice(0, 200);
+}
 
 /**
  * Sends subgraph requests with the caller's verified Authorization, a request id and
@@ -8,9 +80,16 @@ import type { RouterContext } from './context.js';
  * client-sent internal headers (x-client-address included) never pass. Subgraphs
  * trust x-client-address for that reason, so they must only be reachable by the router.
  * Node's fetch (undici) keeps connections to subgraphs alive between requests.
+ *
+ * A subgraph that cannot be reached, times out or answers with an HTTP error does not
+ * fail the whole operation: its fetch answers `data: null` with one
+ * SERVICE_UNAVAILABLE error per field it was asked for, each carrying the path the
+ * gateway maps onto the client's response, so the rest of the data still arrives.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
-  constructor(url: string, timeoutMs: number) {
+  readonly health: SubgraphHealth;
+
+  constructor(url: string, timeoutMs: number, options: { name?: string; logger?: Logger } = {}) {
     super({
       url,
       fetcher: ((input: string, init?: RequestInit) =>
@@ -19,6 +98,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
           signal: AbortSignal.timeout(timeoutMs),
         })) as unknown as RemoteGraphQLDataSource['fetcher'],
     });
+    this.health = new SubgraphHealth(options.name ?? url, options.logger);
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<Response> {
+    let response: Response;
+    try {
+      response = await super.process(options);
+    } catch (error) {
+      this.health.failed(error);
+      return unavailableResponse(options);
+    }
+    this.health.succeeded();
+    return response;
   }
 
   override willSendRequest({
@@ -32,5 +124,88 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     // set, not append: nothing but the router's own value may reach the subgraph.
     if (context.clientAddress) headers.set(CLIENT_ADDRESS_HEADER, context.clientAddress);
     else headers.delete(CLIENT_ADDRESS_HEADER);
+  }
+}
+
+/** Response names of a fetch's root fields, and per type those of its `_entities` fragments. */
+interface FetchShape {
+  rootFields: string[];
+  entityFields: Map<string | undefined, string[]> | undefined;
+}
+
+// Fetch documents live as long as their cached query plan.
+const shapes = new WeakMap<DocumentNode, FetchShape>();
+
+function fieldNames(selectionSet: SelectionSetNode, into: string[] = []): string[] {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      const name = selection.alias?.value ?? selection.name.value;
+      if (name !== '__typename' && !into.includes(name)) into.push(name);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      fieldNames(selection.selectionSet, into);
+    }
+  }
+  return into;
+}
+
+function shapeOf(document: DocumentNode): FetchShape {
+  const cached = shapes.get(document);
+  if (cached) return cached;
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const shape: FetchShape = { rootFields: [], entityFields: undefined };
+  for (const selection of operation?.selectionSet.selections ?? []) {
+    if (selection.kind === Kind.FIELD && selection.name.value === '_entities' && selection.selectionSet) {
+      shape.entityFields = new Map();
+      for (const inner of selection.selectionSet.selections) {
+        const type = inner.kind === Kind.INLINE_FRAGMENT ? inner.typeCondition?.name.value : undefined;
+        const fields = shape.entityFields.get(type) ?? [];
+        if (inner.kind === Kind.INLINE_FRAGMENT) fieldNames(inner.selectionSet, fields);
+        else if (inner.kind === Kind.FIELD)
+          fieldNames({ kind: Kind.SELECTION_SET, selections: [inner] }, fields);
+        shape.entityFields.set(type, fields);
+      }
+    }
+  }
+  if (!shape.entityFields) shape.rootFields = operation ? fieldNames(operation.selectionSet) : [];
+  shapes.set(document, shape);
+  return shape;
+}
+
+/**
+ * What a fetch to an unavailable subgraph answers. Errors of an entity fetch carry
+ * `['_entities', i, field]` paths and those of a root fetch `[field]`: the gateway
+ * turns both into paths of the client's response.
+ */
+function unavailableResponse(options: GraphQLDataSourceProcessOptions<RouterContext>): Response {
+  const document =
+    ('document' in options ? (options.document as DocumentNode | undefined) : undefined) ??
+    safeParse(options.request.query);
+  const error = (path: (string | number)[]): GraphQLFormattedError => ({
+    message: 'This field is temporarily unavailable: the service that resolves it did not answer.',
+    path,
+    extensions: { code: SERVICE_UNAVAILABLE },
+  });
+  const errors: GraphQLFormattedError[] = [];
+  const shape = document ? shapeOf(document) : undefined;
+  if (shape?.entityFields) {
+    const representations = (options.request.variables?.representations ?? []) as { __typename?: string }[];
+    representations.forEach((representation, index) => {
+      const fields =
+        shape.entityFields!.get(representation?.__typename) ?? shape.entityFields!.get(undefined) ?? [];
+      for (const field of fields) errors.push(error(['_entities', index, field]));
+    });
+  } else {
+    for (const field of shape?.rootFields ?? []) errors.push(error([field]));
+  }
+  if (errors.length === 0)
+    errors.push({ message: error([]).message, extensions: { code: SERVICE_UNAVAILABLE } });
+  return { data: null, errors } as Response;
+}
+
+function safeParse(query: string | undefined): DocumentNode | undefined {
+  try {
+    return query ? parse(query) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -23,6 +23,8 @@ const PUBLIC_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  // The router's: a field whose subgraph did not answer (partial data, see README).
+  'SERVICE_UNAVAILABLE',
 ]);
 
 export function isPublicCode(code: unknown): boolean {

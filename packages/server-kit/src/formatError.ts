@@ -1,5 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ErrorCode, isPublicCode } from './errors.js';
 
@@ -16,7 +16,14 @@ export function createFormatError(logger: Logger) {
       const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
-    logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'unexpected error in operation');
+    const cause = unwrapResolverError(error);
+    // An error the engine made itself (no thrown cause, e.g. a non-null field that
+    // came back null) says all it has in its message: its stack is the engine's.
+    if (cause instanceof GraphQLError && !cause.originalError) {
+      logger.error({ message: cause.message, path: formatted.path }, 'unexpected error in operation');
+    } else {
+      logger.error({ err: cause, path: formatted.path }, 'unexpected error in operation');
+    }
     return {
       message: 'Internal server error',
       ...(formatted.locations ? { locations: formatted.locations } : {}),

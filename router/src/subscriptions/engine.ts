@@ -14,6 +14,7 @@ import {
   validate,
 } from 'graphql';
 import type { RouterContext } from '../context.js';
+import { withCompletionErrors } from '../gateway.js';
 import { SubgraphDataSource } from '../subgraphDataSource.js';
 import { SchemaState, type SubscriptionPlan } from './schemaState.js';
 import {
@@ -187,6 +188,7 @@ export class SubscriptionEngine {
         new SubgraphDataSource(
           this.options.subgraphUrls[name.toLowerCase()] ?? url,
           this.options.subgraphTimeoutMs,
+          { name, logger: this.options.logger },
         ),
       ]),
     );
@@ -413,13 +415,15 @@ export class SubscriptionEngine {
     });
     let result: { data?: unknown; errors?: readonly GraphQLError[] };
     try {
-      result = await executeQueryPlan(
-        plan.perEvent,
-        serviceMap,
-        requestContext,
-        operationContext,
-        group.state.supergraphSchema,
-        group.state.apiSchema,
+      result = withCompletionErrors(
+        await executeQueryPlan(
+          plan.perEvent,
+          serviceMap,
+          requestContext,
+          operationContext,
+          group.state.supergraphSchema,
+          group.state.apiSchema,
+        ),
       );
     } catch (error) {
       result = {
