@@ -53,10 +53,24 @@ export class PgProcessedEventStore implements ProcessedEventStore<PoolClient> {
   }
 }
 
-/** In memory, for single-instance mode and tests: forgets everything on restart. */
+/**
+ * In memory, for single-instance mode and tests: forgets everything on restart, and
+ * keeps only the newest `maxIds` processed ids. Duplicates are redeliveries of
+ * unacknowledged events and re-publishes within the duplicate window, so they are
+ * of recent events; an older id that came back would be applied again.
+ */
 export class MemoryProcessedEventStore implements ProcessedEventStore<undefined> {
+  /** Insertion order is processing order: the first id is the oldest. */
   private readonly done = new Set<string>();
   private readonly running = new Map<string, Promise<unknown>>();
+
+  /** @param maxIds processed ids remembered; the oldest is forgotten first. @default 100_000 */
+  constructor(private readonly maxIds = 100_000) {}
+
+  /** Processed ids remembered now. */
+  get size(): number {
+    return this.done.size;
+  }
 
   async processOnce(
     consumer: string,
@@ -72,6 +86,7 @@ export class MemoryProcessedEventStore implements ProcessedEventStore<undefined>
     try {
       await run;
       this.done.add(key);
+      if (this.done.size > this.maxIds) this.done.delete(this.done.values().next().value as string);
       return 'processed';
     } finally {
       this.running.delete(key);
