@@ -17,3 +17,4 @@ export { createLogger, type Logger } from './logger.js';
 export { DateTimeScalar } from './scalars.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
 export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';
+export { type TextKind, type TextRules, validateText } from './text.js';
