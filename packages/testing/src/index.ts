@@ -8,3 +8,4 @@ export {
   type SingleResult,
 } from './graphql.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';
+export { ORDINARY_TEXT, REFUSED_CHARACTERS } from './text.js';
