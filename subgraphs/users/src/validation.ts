@@ -1,4 +1,4 @@
-import { badUserInput } from '@fitness/server-kit';
+import { badUserInput, validateText } from '@fitness/server-kit';
 import type { ProfilePatch, Region } from './datasources/models.js';
 
 /**
@@ -13,6 +13,9 @@ const fail = (field: string, message: string) => badUserInput(message, { field }
 /** Counts code points, not UTF-16 units, so an emoji is one character. */
 const length = (value: string) => [...value].length;
 
+const EMAIL_TEXT = { kind: 'identifier', label: 'Email' } as const;
+const PASSWORD_TEXT = { kind: 'secret', label: 'Password' } as const;
+
 /** RFC 5321 caps a path at 256 octets, i.e. 254 for the address itself. */
 export const EMAIL_MAX = 254;
 // Dot-atom local part and a domain of at least two labels: deliberately narrower
@@ -22,7 +25,7 @@ const EMAIL =
 
 /** Trimmed and lowercased, the form it is stored and looked up in. */
 export function validateEmail(value: string): string {
-  const email = value.trim().toLowerCase();
+  const email = validateText(value, 'email', EMAIL_TEXT).trim().toLowerCase();
   if (email.length > EMAIL_MAX) throw fail('email', `Email must be at most ${EMAIL_MAX} characters.`);
   const local = email.split('@')[0] ?? '';
   if (!EMAIL.test(email) || local.length > 64) throw fail('email', 'Email must be a valid email address.');
@@ -34,6 +37,7 @@ export const PASSWORD_MAX = 128;
 
 /** Kept as typed: trimming or normalizing a password would change what the user chose. */
 export function validatePassword(value: string): string {
+  validateText(value, 'password', PASSWORD_TEXT);
   const n = length(value);
   if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
     throw fail('password', `Password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long.`);
@@ -45,6 +49,7 @@ const HANDLE = /^[a-z0-9_]{3,20}$/i;
 
 /** Lowercased: handles are unique regardless of case. */
 export function validateHandle(value: string): string {
+  validateText(value, 'handle', { kind: 'identifier', label: 'Handle' });
   if (!HANDLE.test(value)) {
     throw fail('handle', 'Handle must be 3 to 20 characters of letters, digits and underscores.');
   }
@@ -52,16 +57,10 @@ export function validateHandle(value: string): string {
 }
 
 export const DISPLAY_NAME_MAX = 50;
-// Control, private-use, unassigned and lone-surrogate code points, and line or
-// paragraph separators: none prints, several break layouts or logs.
-const NOT_PRINTABLE = /[\p{Cc}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 /** Trimmed and NFC-normalized, so two spellings of "é" are one name. */
 export function validateDisplayName(value: string): string {
-  const name = value.normalize('NFC').trim();
-  if (NOT_PRINTABLE.test(name)) {
-    throw fail('displayName', 'Display name must not contain control or invisible characters.');
-  }
+  const name = validateText(value, 'displayName', { label: 'Display name' }).normalize('NFC').trim();
   const n = length(name);
   if (n < 1 || n > DISPLAY_NAME_MAX) {
     throw fail('displayName', `Display name must be 1 to ${DISPLAY_NAME_MAX} characters long.`);
@@ -74,7 +73,7 @@ export const AVATAR_URL_MAX = 2048;
 /** An https URL without credentials, or null to remove the avatar. */
 export function validateAvatarUrl(value: string | null): string | null {
   if (value === null) return null;
-  const raw = value.trim();
+  const raw = validateText(value, 'avatarUrl', { kind: 'identifier', label: 'Avatar URL' }).trim();
   if (raw.length > AVATAR_URL_MAX)
     throw fail('avatarUrl', `Avatar URL must be at most ${AVATAR_URL_MAX} characters.`);
   let url: URL;
@@ -105,6 +104,17 @@ export function validateSignUp(input: SignUpFields, defaultRegion: Region) {
     handle: validateHandle(input.handle),
     displayName: validateDisplayName(input.displayName),
     region: input.region ?? defaultRegion,
+  };
+}
+
+/**
+ * Sign-in refuses the characters sign-up refuses, and nothing more: any other
+ * mismatch is left to the password check, so that it reads as a wrong email or password.
+ */
+export function validateSignIn(input: { email: string; password: string }) {
+  return {
+    email: validateText(input.email, 'email', EMAIL_TEXT).trim().toLowerCase(),
+    password: validateText(input.password, 'password', PASSWORD_TEXT),
   };
 }
 

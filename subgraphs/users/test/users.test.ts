@@ -1,7 +1,13 @@
 import { Writable } from 'node:stream';
 import { createTokenIssuer, createTokenVerifier, DEVELOPMENT_JWT_SECRET, type Viewer } from '@fitness/auth';
 import { createLogger } from '@fitness/server-kit';
-import { assertSingleResult, errorCodes, type SingleResult } from '@fitness/testing';
+import {
+  assertSingleResult,
+  errorCodes,
+  ORDINARY_TEXT,
+  REFUSED_CHARACTERS,
+  type SingleResult,
+} from '@fitness/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createContext } from '../src/context.js';
@@ -177,6 +183,44 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
       expect(result.data).toBeNull();
     });
 
+    const badCharacters = REFUSED_CHARACTERS.flatMap(([name, c]) => [
+      ['displayName', name, { displayName: `Ana${c}Lima` }] as const,
+      ['handle', name, { handle: `ana${c}lima` }] as const,
+      ['email', name, { email: `ana${c}@example.com` }] as const,
+    ]);
+    it.each(badCharacters)(
+      'should refuse %s with %s as BAD_USER_INPUT naming it',
+      async (field, _, overrides) => {
+        const result = await run(SIGN_UP, { input: signUpInput(overrides) });
+        expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+        expect(result.errors?.[0]?.extensions?.field).toBe(field);
+        expect(result.errors?.[0]?.message).toMatch(/control or invisible characters|unpaired surrogate/);
+        expect(result.data).toBeNull();
+      },
+    );
+
+    it.each(ORDINARY_TEXT)('should keep the display name %j as sent', async (displayName) => {
+      const result = await run<{ signUp: { user: UserData } }>(SIGN_UP, {
+        input: signUpInput({ displayName }),
+      });
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.signUp.user.displayName).toBe(displayName);
+    });
+
+    it('should refuse NUL and lone surrogates in a password, and accept other unusual characters', async () => {
+      for (const [name, c] of REFUSED_CHARACTERS.filter(([n]) => n === 'NUL' || n === 'a lone surrogate')) {
+        const result = await run(SIGN_UP, { input: signUpInput({ password: `${PASSWORD}${c}` }) });
+        expect(errorCodes(result), name).toEqual(['BAD_USER_INPUT']);
+        expect(result.errors?.[0]?.extensions?.field).toBe('password');
+      }
+      // Never shown, so neither controls nor bidi characters can mislead anyone.
+      const input = signUpInput({ password: `${PASSWORD}\u0085\u202E\t` });
+      expect((await run(SIGN_UP, { input })).errors).toBeUndefined();
+      expect(
+        (await run(SIGN_IN, { input: { email: input.email, password: input.password } })).errors,
+      ).toBeUndefined();
+    });
+
     it('should let exactly one of 20 concurrent sign-ups with one email through', async () => {
       const email = `${uniqueHandle()}@example.com`;
       const results = await Promise.all(
@@ -223,6 +267,24 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
         ]);
       }
     });
+
+    it.each(REFUSED_CHARACTERS)(
+      'should refuse an email with %s as BAD_USER_INPUT naming it',
+      async (_, c) => {
+        const result = await run(SIGN_IN, { input: { email: `${c}${input.email}`, password: PASSWORD } });
+        expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+        expect(result.errors?.[0]?.extensions?.field).toBe('email');
+      },
+    );
+
+    it.each(REFUSED_CHARACTERS.filter(([n]) => n === 'NUL' || n === 'a lone surrogate'))(
+      'should refuse a password with %s as BAD_USER_INPUT naming it',
+      async (_, c) => {
+        const result = await run(SIGN_IN, { input: { email: input.email, password: `${PASSWORD}${c}` } });
+        expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+        expect(result.errors?.[0]?.extensions?.field).toBe('password');
+      },
+    );
 
     it('should answer a failed sign-in with HTTP 200, so the router passes the message on', async () => {
       const response = await server.executeOperation(
@@ -373,6 +435,31 @@ describe.each(storeAdapters('users operations on mongo'))('users operations on $
       const result = await run(UPDATE, { input }, { userId: user.id });
       expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
       expect(result.errors?.[0]?.extensions?.field).toBe(field);
+    });
+
+    const badCharacters = REFUSED_CHARACTERS.flatMap(([name, c]) => [
+      ['displayName', name, { displayName: `Ana${c}Lima` }] as const,
+      ['avatarUrl', name, { avatarUrl: `https://cdn.example.com/a${c}.png` }] as const,
+    ]);
+    it.each(badCharacters)(
+      'should refuse %s with %s as BAD_USER_INPUT naming it',
+      async (field, _, input) => {
+        const user = await quickUser();
+        const result = await run(UPDATE, { input }, { userId: user.id });
+        expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+        expect(result.errors?.[0]?.extensions?.field).toBe(field);
+        expect(result.errors?.[0]?.message).toMatch(/control or invisible characters|unpaired surrogate/);
+        expect((await store.usersByIds([user.id]))[0]).toMatchObject({
+          displayName: user.displayName,
+          avatarUrl: null,
+        });
+      },
+    );
+
+    it.each(ORDINARY_TEXT)('should keep the display name %j as sent', async (displayName) => {
+      const user = await quickUser();
+      const result = await run(UPDATE, { input: { displayName } }, { userId: user.id });
+      expect(result.data).toEqual({ updateProfile: { id: user.id, displayName, avatarUrl: null } });
     });
 
     it('should answer NOT_FOUND for a token whose user no longer exists', async () => {

@@ -9,6 +9,7 @@ import {
   type SignUpFields,
   validateHandle,
   validateProfilePatch,
+  validateSignIn,
   validateSignUp,
 } from '../validation.js';
 import type { AuthPayloadModel, Region, UserRecord } from './models.js';
@@ -105,18 +106,19 @@ export class UsersDataSource {
   }
 
   /**
-   * Throttled per account and per client address before anything else (see
-   * SignInThrottle). Then always runs one scrypt verification, against a dummy hash
-   * when the email is unknown, so response time does not tell which accounts exist.
+   * Throttled per account and per client address before anything but the character
+   * check, which reads no account (see SignInThrottle). Then always runs one scrypt
+   * verification, against a dummy hash when the email is unknown, so response time
+   * does not tell which accounts exist.
    */
   async signIn(input: { email: string; password: string }): Promise<AuthPayloadModel> {
-    const email = input.email.trim().toLowerCase();
+    const { email, password } = validateSignIn(input);
     const attempt = await this.settings.signInThrottle.begin(email, this.clientAddress);
     const credentials = email.length <= EMAIL_MAX ? await this.store.findByEmail(email) : null;
     // No stored password is longer; refusing longer ones bounds the hashing work.
-    const plausible = [...input.password].length <= PASSWORD_MAX;
+    const plausible = [...password].length <= PASSWORD_MAX;
     const matches = await verifyPassword(
-      plausible ? input.password : '',
+      plausible ? password : '',
       credentials?.passwordHash ?? (await dummyPasswordHash()),
     );
     if (!credentials || !plausible || !matches) {
