@@ -1,4 +1,4 @@
-import { badUserInput } from '@fitness/server-kit';
+import { badUserInput, validateText } from '@fitness/server-kit';
 import type { LogWorkoutInput } from './__generated__/resolvers-types.js';
 import { countBuckets, coveringRange } from './buckets.js';
 import type { NewWorkout, NewWorkoutSet, StatsBucketSize } from './datasources/models.js';
@@ -30,6 +30,7 @@ export function isUuid(value: string): boolean {
 
 /** A workout id from a client: a UUID, lower-cased so that retries compare equal. */
 export function parseWorkoutId(id: string, field = 'id'): string {
+  validateText(id, field, { kind: 'identifier' });
   if (!isUuid(id)) throw badUserInput(`${field} must be a UUID.`, { field });
   return id.toLowerCase();
 }
@@ -93,7 +94,7 @@ function optionalNonNegative(value: number | null | undefined, field: string, ma
 
 function parseSet(set: NonNullable<LogWorkoutInput['sets']>[number], index: number): NewWorkoutSet {
   const at = `sets[${index}]`;
-  const exerciseId = set.exerciseId.trim();
+  const exerciseId = validateText(set.exerciseId, `${at}.exerciseId`, { kind: 'identifier' }).trim();
   if (exerciseId.length === 0) throw badUserInput(`${at}.exerciseId must not be empty.`);
   return {
     exerciseId,
@@ -112,6 +113,7 @@ function parseSet(set: NonNullable<LogWorkoutInput['sets']>[number], index: numb
 export function validateLogWorkout(input: LogWorkoutInput, userId: string, now: Date): NewWorkout {
   const id = parseWorkoutId(input.id, 'input.id');
   const title = input.title ?? null;
+  if (title !== null) validateText(title, 'title');
   if (title !== null && title.length > LIMITS.maxTitleLength) {
     throw badUserInput(`title must be at most ${LIMITS.maxTitleLength} characters.`, { field: 'title' });
   }

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { defaultRegistry, type Envelope } from '@fitness/events';
 import { createPool, detectEngine, type Engine, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
-import { assertSingleResult, errorCodes, pgEngines, type TestDatabase } from '@fitness/testing';
+import {
+  assertSingleResult,
+  errorCodes,
+  ORDINARY_TEXT,
+  pgEngines,
+  REFUSED_CHARACTERS,
+  type TestDatabase,
+} from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
 import { MUSCLE_GROUPS } from '../src/datasources/models.js';
@@ -411,6 +418,33 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
       }
     });
 
+    const badCharacters = REFUSED_CHARACTERS.flatMap(([name, c]) => [
+      ['title', name, { title: `Leg${c}day` }] as const,
+      ['sets[0].exerciseId', name, { sets: [{ exerciseId: `plank${c}`, durationSec: 30 }] }] as const,
+    ]);
+    it.each(badCharacters)(
+      'should refuse %s with %s as BAD_USER_INPUT naming it',
+      async (field, _, patch) => {
+        const input = workoutInput(patch);
+        const result = await log(newUser(), input);
+        expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+        expect(result.errors![0]!.extensions?.field).toBe(field);
+        expect(result.errors![0]!.message).toMatch(/control or invisible characters|unpaired surrogate/);
+        expect(await countRows('workouts', input.id)).toBe(0);
+      },
+    );
+
+    it.each(ORDINARY_TEXT)('should store the title %j as sent', async (title) => {
+      const input = workoutInput({ title });
+      const result = await log(newUser(), input);
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.logWorkout).toMatchObject({ title });
+      const { rows } = await pool.query<{ title: string }>('SELECT title FROM workouts WHERE id = $1', [
+        input.id,
+      ]);
+      expect(rows[0]?.title).toBe(title);
+    });
+
     it('should refuse an unknown exercise as NOT_FOUND and store nothing', async () => {
       const input = workoutInput({
         sets: [{ exerciseId: 'plank', durationSec: 30 }, { exerciseId: 'moon-walk' }],
@@ -478,6 +512,8 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
     it('should answer false for an unknown id, BAD_USER_INPUT for a malformed one, and need a user', async () => {
       expect((await run(DELETE, { id: randomUUID() }, newUser())).data?.deleteWorkout).toBe(false);
       expect(errorCodes(await run(DELETE, { id: 'nope' }, newUser()))).toEqual(['BAD_USER_INPUT']);
+      const withNul = await run(DELETE, { id: `${randomUUID()}\u0000` }, newUser());
+      expect(withNul.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
       expect(errorCodes(await run(DELETE, { id: randomUUID() }))).toEqual(['UNAUTHENTICATED']);
     });
   });
@@ -544,6 +580,10 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
         expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
       }
       expect(errorCodes((await page(userId, 0, null)).result)).toEqual(['BAD_USER_INPUT']);
+      for (const [, c] of REFUSED_CHARACTERS) {
+        const { result } = await page(userId, 3, `bm90${c}`);
+        expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+      }
     });
   });
 

@@ -1,4 +1,4 @@
-import { badUserInput } from '@fitness/server-kit';
+import { badUserInput, validateText } from '@fitness/server-kit';
 import { isUuid } from '../validation.js';
 
 /** The keyset position of a workout in a user's newest-first list. */
@@ -17,6 +17,7 @@ export function encodeCursor(key: WorkoutKey): string {
 
 /** Decodes a cursor from a client; anything that is not one of ours is BAD_USER_INPUT. */
 export function decodeCursor(cursor: string): WorkoutKey {
+  validateText(cursor, 'after', { kind: 'identifier' });
   const invalid = () => badUserInput('after is not a valid cursor.', { field: 'after' });
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   let parsed: unknown;
