@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { defaultRegistry, type Envelope } from '@fitness/events';
 import { createPool, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
-import { assertSingleResult, errorCodes, pgEngines, type TestDatabase } from '@fitness/testing';
+import {
+  assertSingleResult,
+  errorCodes,
+  pgEngines,
+  REFUSED_CHARACTERS,
+  type TestDatabase,
+} from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
 import { SandboxPaymentProvider } from '../src/datasources/PaymentProvider.js';
@@ -270,6 +276,26 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     expect(rows[0].n).toBe(0);
   });
 
+  const badCharacters = REFUSED_CHARACTERS.flatMap(([name, c]) => [
+    ['promoCode', name, { promoCode: `SPRING${c}` }] as const,
+    ['idempotencyKey', name, { idempotencyKey: `key-0000${c}` }] as const,
+    ['planId', name, { planId: `premium-monthly-usd${c}` }] as const,
+    ['paymentMethodToken', name, { paymentMethodToken: `tok_visa${c}` }] as const,
+  ]);
+  it.each(badCharacters)(
+    'should refuse %s with %s as BAD_USER_INPUT naming it',
+    async (argument, _, patch) => {
+      const user = fresh();
+      const result = await start(user, { idempotencyKey: 'text-key-1', ...patch });
+      expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument });
+      expect(result.errors?.[0]?.message).toMatch(/control or invisible characters|unpaired surrogate/);
+      expect(provider.chargesMade).toBe(0);
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM payments WHERE user_id = $1', [user]);
+      expect(rows[0].n).toBe(0);
+    },
+  );
+
   it('should cancel at period end, keep the user premium until then, and be idempotent', async () => {
     const user = fresh();
     expect(errorCodes(await run(CANCEL, {}, user))).toEqual(['NOT_FOUND']);
@@ -332,6 +358,12 @@ describe.each(pgEngines('payments memberships', { timescale: false }))('membersh
     expect(errorCodes(bad.result)).toEqual(['BAD_USER_INPUT']);
     const impossible = Buffer.from(`2024-13-45T99:99:99.000000|${seen[0]}`).toString('base64url');
     expect(errorCodes((await me(user, user, 2, impossible)).result)).toEqual(['BAD_USER_INPUT']);
+    // Base64url decoding would skip the character and read the cursor as valid.
+    const cursor = (await me(user, user, 2)).user!.payments!.pageInfo.endCursor!;
+    for (const [, c] of REFUSED_CHARACTERS) {
+      const { result } = await me(user, user, 2, `${cursor}${c}`);
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'after' });
+    }
     const tooMany = await me(user, user, 101);
     expect(errorCodes(tooMany.result)).toEqual(['BAD_USER_INPUT']);
   });

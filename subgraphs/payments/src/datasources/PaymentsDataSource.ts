@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { badUserInput, conflict, notFound, paymentDeclined } from '@fitness/server-kit';
+import { badUserInput, conflict, notFound, paymentDeclined, validateText } from '@fitness/server-kit';
 import DataLoader from 'dataloader';
 import type { MembershipRecord, PaymentPage, PaymentRecord, PlanRecord } from './models.js';
 import type { PaymentProvider } from './PaymentProvider.js';
-import { type PaymentsStore, PurchaseRefused } from './PaymentsStore.js';
+import { type BeginPurchase, type PaymentsStore, PurchaseRefused } from './PaymentsStore.js';
+import { settleStalePurchase } from './stalePurchases.js';
 
 export interface StartMembershipInput {
   planId: string;
@@ -16,6 +17,10 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9_:-]{8,128}$/;
 const PROMO_CODE = /^[A-Z0-9_-]{1,32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+
+/** The shared character check, naming the value in `argument` as the rest of payments does. */
+const checkText = (value: string, argument: string) =>
+  validateText(value, argument, { kind: 'identifier', nameKey: 'argument' });
 
 export const MAX_PAGE = 100;
 
@@ -30,6 +35,8 @@ function realInstant(key: string): boolean {
 }
 
 export function decodeCursor(cursor: string): { createdAtKey: string; id: string } {
+  // Base64url decoding skips characters outside its alphabet, so a NUL would pass unseen.
+  checkText(cursor, 'after');
   const [createdAtKey, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const valid =
     rest.length === 0 &&
@@ -102,8 +109,14 @@ export class PaymentsDataSource {
    * find the one this key already made), charge with the attempt's id as the
    * provider's idempotency key, complete (settle exactly once). A retry of a crashed
    * or concurrent request re-drives the same attempt; the provider never charges twice.
+   * An attempt left PENDING past the pending timeout is settled with the provider
+   * instead of blocking the user's next purchase (see settleStalePurchase).
    */
   async startMembership(userId: string, input: StartMembershipInput): Promise<MembershipRecord> {
+    checkText(input.planId, 'planId');
+    checkText(input.paymentMethodToken, 'paymentMethodToken');
+    checkText(input.idempotencyKey, 'idempotencyKey');
+    if (input.promoCode) checkText(input.promoCode, 'promoCode');
     if (!IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
       throw badUserInput("idempotencyKey must be 8 to 128 characters of letters, digits, '-', '_' and ':'.", {
         argument: 'idempotencyKey',
@@ -126,13 +139,13 @@ export class PaymentsDataSource {
 
     let attempt: PaymentRecord;
     try {
-      ({ payment: attempt } = await this.store.beginPurchase({
+      attempt = await this.beginPurchase({
         userId,
         idempotencyKey: input.idempotencyKey,
         requestHash,
         plan,
         promoCode,
-      }));
+      });
     } catch (error) {
       if (!(error instanceof PurchaseRefused)) throw error;
       if (error.reason === 'PROMO_INVALID') throw badUserInput(error.message, { argument: 'promoCode' });
@@ -160,6 +173,21 @@ export class PaymentsDataSource {
     this.membershipByUserId.clear(userId);
     this.isPremiumByUserId.clear(userId);
     return membership;
+  }
+
+  /**
+   * A stale PENDING attempt (its request died, or its client lost the key) would block
+   * the user for good: it is settled with the provider, then the purchase is decided
+   * again. Charged after all, it opens the membership this request then conflicts with.
+   */
+  private async beginPurchase(input: BeginPurchase): Promise<PaymentRecord> {
+    try {
+      return (await this.store.beginPurchase(input)).payment;
+    } catch (error) {
+      if (!(error instanceof PurchaseRefused) || error.reason !== 'STALE_PURCHASE') throw error;
+      for (const stale of error.stale) await settleStalePurchase(this.store, this.provider, stale);
+      return (await this.store.beginPurchase(input)).payment;
+    }
   }
 
   async cancelMembership(userId: string): Promise<MembershipRecord> {
