@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logLevel, nodeEnv, parseConfig, port, z } from '@fitness/server-kit';
+import { logFormat, logLevel, nodeEnv, parseConfig, port, z } from '@fitness/server-kit';
 import { parseTrustedProxies } from './clientAddress.js';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
@@ -10,6 +10,7 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port(4000),
   LOG_LEVEL: logLevel(),
+  LOG_FORMAT: logFormat(),
   /** Any supergraph file; the router reloads it when it changes. */
   SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH),
   /** Comma-separated origins allowed by CORS, in addition to Apollo Studio in development. */
@@ -73,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: c.HOST,
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     supergraphPath: c.SUPERGRAPH_PATH,
     subgraphUrls,
     corsOrigins: production ? extraOrigins : [STUDIO, ...extraOrigins],

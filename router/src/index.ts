@@ -4,7 +4,7 @@ import { startRouter } from './server.js';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger('router', config.logLevel);
+  const logger = createLogger('router', config.logLevel, config.logFormat);
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const router = await startRouter(config, logger);
   if (!config.production)

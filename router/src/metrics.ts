@@ -100,7 +100,8 @@ export function createRouterMetrics(stats: () => EngineStats): RouterMetrics {
       const timer = setInterval(() => {
         const now = stats();
         const seconds = (Date.now() - lastAt) / 1000;
-        if (now.subscriptions > 0 || now.eventsReceived > last.eventsReceived) {
+        // Quiet while nothing is subscribed; one line when the last subscription went.
+        if (now.subscriptions > 0 || last.subscriptions > 0) {
           logger.info(
             {
               subscriptions: now.subscriptions,

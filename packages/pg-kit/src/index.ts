@@ -9,5 +9,6 @@ export {
   type PoolOptions,
   pgErrorCode,
   pingPool,
+  probeWrites,
   withTransaction,
 } from './pool.js';

@@ -56,6 +56,33 @@ export async function pingPool(pool: Pool): Promise<boolean> {
   }
 }
 
+/**
+ * /ready for a store that must take writes, not just answer: inside a transaction
+ * that is always rolled back, a transaction id is assigned (refused by a standby, a
+ * read-only server or one that stopped taking writes), then `statements` run, e.g.
+ * an insert that fires the triggers every real write fires. Nothing is kept.
+ */
+export async function probeWrites(pool: Pool, statements: readonly string[] = []): Promise<boolean> {
+  let client: PoolClient | undefined;
+  let broken: Error | undefined;
+  try {
+    client = await pool.connect();
+    await client.query('BEGIN');
+    await client.query('SELECT txid_current()');
+    for (const statement of statements) await client.query(statement);
+    return true;
+  } catch (error) {
+    broken = error as Error;
+    return false;
+  } finally {
+    if (client) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that failed mid-probe may be unusable: drop it rather than reuse it.
+      client.release(broken);
+    }
+  }
+}
+
 /** PostgreSQL SQLSTATE codes the services translate into contract errors. */
 export const PgErrorCode = {
   UNIQUE_VIOLATION: '23505',

@@ -32,4 +32,7 @@ export const optionalUrl = () =>
 export const logLevel = () =>
   z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
+/** LOG_FORMAT: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise). */
+export const logFormat = () => z.enum(['json', 'pretty', 'auto']).default('auto');
+
 export const nodeEnv = () => z.enum(['development', 'production', 'test']).default('development');

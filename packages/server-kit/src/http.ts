@@ -4,6 +4,7 @@ import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/serv
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import { type Check, runCheck, runChecks } from './health.js';
 
 /** A plain route beside GraphQL: `'GET /health'`, `'POST /webhooks/payments'`. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> | void;
@@ -31,8 +32,14 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
     body: unknown,
     auth: TAuth,
   ) => Promise<boolean> | boolean;
-  /** What GET /ready answers: true when every store the service needs responds. */
-  ready: () => Promise<boolean>;
+  /**
+   * What GET /ready answers: true while the service's PRIMARY store takes requests.
+   * Only that: a load balancer takes a service out on a false, and an outage of the
+   * bus (the outbox holds events meanwhile) or of a cache must not take the API out.
+   */
+  ready: Check;
+  /** Everything else the service talks to (event bus, Redis, caches): shown by GET /health. */
+  dependencies?: Record<string, Check>;
   routes?: Record<string, RouteHandler>;
   /** Largest request body accepted, in bytes. @default 1_000_000 */
   maxBodyBytes?: number;
@@ -170,11 +177,16 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
         return;
       }
       if (url.pathname === '/health' && req.method === 'GET') {
-        sendJson(res, 200, { status: 'ok' });
+        // 200 while the process runs, whatever its dependencies say: they are details.
+        const checks = await runChecks(options.dependencies ?? {});
+        const dependencies = Object.fromEntries(
+          Object.entries(checks).map(([name, up]) => [name, up ? 'up' : 'down']),
+        );
+        sendJson(res, 200, { status: 'ok', dependencies });
         return;
       }
       if (url.pathname === '/ready' && req.method === 'GET') {
-        const ready = await options.ready().catch(() => false);
+        const ready = await runCheck(options.ready);
         sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
         return;
       }

@@ -1,6 +1,14 @@
-export { logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from './config.js';
+export { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from './config.js';
 export * from './errors.js';
 export { createFormatError } from './formatError.js';
+export {
+  CHECK_TIMEOUT_MS,
+  type Check,
+  cachedCheck,
+  createServiceMetrics,
+  runCheck,
+  runChecks,
+} from './health.js';
 export {
   closeHttpServer,
   createHttpApp,
@@ -12,8 +20,9 @@ export {
   requestUrl,
   sendJson,
 } from './http.js';
-export { exitOnStartupError, runUntilSignal, type Service } from './lifecycle.js';
+export { exitOnStartupError, runUntilSignal, SAME_SIGNAL_WINDOW_MS, type Service } from './lifecycle.js';
 export { createLogger, type Logger } from './logger.js';
+export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
 export { DateTimeScalar } from './scalars.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
 export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';

@@ -10,17 +10,21 @@ export interface Service {
  * signals the whole process group, and wrappers such as tsx relay it), not a second
  * request to hurry.
  */
-const SAME_SIGNAL_WINDOW_MS = 1_000;
+export const SAME_SIGNAL_WINDOW_MS = 1_000;
 
 /**
  * Runs a service until SIGINT or SIGTERM, then stops it gracefully. A second
- * signal, or a stop that takes longer than `forceAfterMs`, exits at once.
+ * SIGINT (a second Ctrl-C, a second or more after the first), or a stop that takes
+ * longer than `forceAfterMs`, exits at once.
  */
 export function runUntilSignal(service: Service, logger: Logger, forceAfterMs = 15_000): void {
   let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (firstSignalAt !== undefined) {
-      if (Date.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+      // Under `pnpm start` a Ctrl-C reaches every process of the group and then the
+      // launcher asks each service to stop with SIGTERM: a stop already under way.
+      // Only a person pressing Ctrl-C again means "now".
+      if (signal === 'SIGTERM' || Date.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
       logger.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }

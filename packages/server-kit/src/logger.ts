@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
 
 export type { Logger } from 'pino';
 
@@ -22,12 +23,19 @@ const REDACT = [
   '*.secret',
 ];
 
-/** One logger per service, with `service` bound on every line. */
-export function createLogger(service: string, level: string = 'info'): Logger {
-  return pino({
+/**
+ * One logger per service, with `service` bound on every line. JSON lines by
+ * default; readable, coloured lines when `format` says so (`auto`: when stdout is a
+ * terminal). Redaction applies to both.
+ */
+export function createLogger(service: string, level: string = 'info', format: LogFormat = 'json'): Logger {
+  const options = {
     level,
     base: { service },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return wantsPretty(format)
+    ? pino(options, prettyStream({ color: process.stdout.isTTY === true }))
+    : pino(options);
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer, BaseContext } from '@apollo/server';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type Check, createServiceMetrics } from './health.js';
 import { closeHttpServer, createHttpApp, listen, type RouteHandler } from './http.js';
 
 export interface ServeOptions<TContext extends BaseContext, TAuth> {
@@ -8,7 +10,12 @@ export interface ServeOptions<TContext extends BaseContext, TAuth> {
   apollo: ApolloServer<TContext>;
   authenticate: (req: IncomingMessage) => Promise<TAuth>;
   context: (auth: TAuth, req: IncomingMessage) => Promise<TContext> | TContext;
-  ready: () => Promise<boolean>;
+  /** true while the primary store takes requests (GET /ready); see HttpAppOptions.ready. */
+  ready: Check;
+  /** The bus, Redis, caches: in GET /health and in the metrics, never in /ready. */
+  dependencies?: Record<string, Check>;
+  /** The service's own metrics, served with the readiness and dependency gauges on GET /metrics. */
+  registry?: Registry;
   routes?: Record<string, RouteHandler>;
   host: string;
   port: number;
@@ -33,13 +40,25 @@ export async function serve<TContext extends BaseContext, TAuth>(
   options: ServeOptions<TContext, TAuth>,
 ): Promise<Served> {
   await options.apollo.start();
+  const registry = createServiceMetrics({
+    ready: options.ready,
+    dependencies: options.dependencies ?? {},
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
   const server = createHttpApp({
     logger: options.logger,
     apollo: options.apollo,
     authenticate: options.authenticate,
     context: options.context,
     ready: options.ready,
-    routes: options.routes ?? {},
+    dependencies: options.dependencies ?? {},
+    routes: {
+      'GET /metrics': async (_req, res) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(await registry.metrics());
+      },
+      ...options.routes,
+    },
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
   options.onServer?.(server);

@@ -35,17 +35,16 @@ function stableUuid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-async function signInOrUp(
+/**
+ * Signs the demo user up, or in when the account exists from an earlier run. Sign-up
+ * comes first: a first run then logs no failed sign-ins, and a later run's CONFLICT
+ * is an ordinary answer, not a warning.
+ */
+async function signUpOrIn(
   url: string,
   user: (typeof DEMO_USERS)[number],
 ): Promise<{ token: string; userId: string }> {
   const email = `${user.handle}@demo.fitness.test`;
-  const signIn = await call<{ signIn: { token: string; user: { id: string } } }>(
-    url,
-    'mutation ($input: SignInInput!) { signIn(input: $input) { token user { id } } }',
-    { input: { email, password: DEMO_PASSWORD } },
-  );
-  if (signIn.data?.signIn) return { token: signIn.data.signIn.token, userId: signIn.data.signIn.user.id };
   const signUp = await call<{ signUp: { token: string; user: { id: string } } }>(
     url,
     'mutation ($input: SignUpInput!) { signUp(input: $input) { token user { id } } }',
@@ -59,9 +58,17 @@ async function signInOrUp(
       },
     },
   );
-  if (!signUp.data?.signUp)
+  if (signUp.data?.signUp) return { token: signUp.data.signUp.token, userId: signUp.data.signUp.user.id };
+  if (signUp.errors?.[0]?.extensions?.code !== 'CONFLICT')
     throw new Error(`could not create demo user ${user.handle}: ${signUp.errors?.[0]?.message}`);
-  return { token: signUp.data.signUp.token, userId: signUp.data.signUp.user.id };
+  const signIn = await call<{ signIn: { token: string; user: { id: string } } }>(
+    url,
+    'mutation ($input: SignInInput!) { signIn(input: $input) { token user { id } } }',
+    { input: { email, password: DEMO_PASSWORD } },
+  );
+  if (!signIn.data?.signIn)
+    throw new Error(`could not sign in demo user ${user.handle}: ${signIn.errors?.[0]?.message}`);
+  return { token: signIn.data.signIn.token, userId: signIn.data.signIn.user.id };
 }
 
 const LOG_WORKOUT = 'mutation ($input: LogWorkoutInput!) { logWorkout(input: $input) { id } }';
@@ -90,7 +97,7 @@ export async function seedDemoData(
   for (const [u, user] of DEMO_USERS.entries()) {
     // Ids derive from the account id: an in-process users store starts empty on every
     // run, and its new accounts must not collide with workouts kept from the last one.
-    const { token, userId } = await signInOrUp(routerUrl, user);
+    const { token, userId } = await signUpOrIn(routerUrl, user);
     for (let daysAgo = 6; daysAgo >= 0; daysAgo -= 1) {
       if ((daysAgo + u) % 4 === 3) continue; // a rest day
       const day = new Date(

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { formatLogLine } from '@fitness/server-kit';
 import { repoRoot } from './supergraphConfig.js';
 
 export const SUBGRAPHS = ['users', 'workouts', 'payments', 'recommendations'] as const;
@@ -32,6 +33,8 @@ export interface StackOptions {
   serviceEnv?: Partial<Record<ServiceName, Record<string, string | undefined>>>;
   /** Where service output goes: this process's stdout with a prefix, or kept in memory. */
   output?: 'prefix' | 'capture';
+  /** With 'prefix': print the services' JSON log lines readable (and coloured on a terminal). */
+  pretty?: boolean;
   /** @default 90_000 */
   readyTimeoutMs?: number;
 }
@@ -147,7 +150,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         running.output.push(text);
         if (running.output.length > 2000) running.output.splice(0, 1000);
       } else {
-        for (const line of text.split('\n')) if (line) process.stdout.write(`${name.padEnd(15)} | ${line}\n`);
+        for (const line of text.split('\n')) {
+          if (!line) continue;
+          const shown = options.pretty ? formatLogLine(line, { color: process.stdout.isTTY === true }) : line;
+          // A formatted record names its service itself; anything else gets the prefix.
+          process.stdout.write(shown !== line ? `${shown}\n` : `${name.padEnd(15)} | ${line}\n`);
+        }
       }
     };
     child.stdout?.on('data', onData);

@@ -3,7 +3,7 @@
  * their URLs are set (MONGODB_URL, WORKOUTS_DATABASE_URL, PAYMENTS_DATABASE_URL,
  * REDIS_URL) and embedded defaults otherwise, with data kept in .data/.
  */
-import { parseConfig, port, z } from '@fitness/server-kit';
+import { logFormat, parseConfig, port, SAME_SIGNAL_WINDOW_MS, wantsPretty, z } from '@fitness/server-kit';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemoData } from './demoData.js';
 import { startStack } from './stack.js';
 
@@ -16,6 +16,7 @@ const config = parseConfig(
     PAYMENTS_PORT: port(4003),
     RECOMMENDATIONS_PORT: port(4004),
     SEED_DEMO_DATA: z.enum(['true', 'false']).default('true'),
+    LOG_FORMAT: logFormat(),
   }),
   process.env,
 );
@@ -29,15 +30,21 @@ const stack = await startStack({
     payments: config.PAYMENTS_PORT,
     recommendations: config.RECOMMENDATIONS_PORT,
   },
+  pretty: wantsPretty(config.LOG_FORMAT),
 }).catch((error: Error) => {
   process.stderr.write(`\nfailed to start: ${error.message}\n`);
   process.exit(1);
 });
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) process.exit(1);
-  stopping = true;
+let stoppingSince: number | undefined;
+const stop = async (signal: NodeJS.Signals) => {
+  if (stoppingSince !== undefined) {
+    // The terminal's Ctrl-C and tsx's relay of it arrive together: one request to stop.
+    if (signal === 'SIGTERM' || Date.now() - stoppingSince < SAME_SIGNAL_WINDOW_MS) return;
+    process.stdout.write('\nsecond Ctrl-C: exiting without waiting\n');
+    process.exit(1);
+  }
+  stoppingSince = Date.now();
   process.stdout.write('\nstopping...\n');
   await stack.stop();
   process.exit(0);

@@ -1,11 +1,12 @@
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
 
 const schema = z.object({
   NODE_ENV: nodeEnv(),
   HOST: z.string().default('127.0.0.1'),
   PORT: port(4003),
   LOG_LEVEL: logLevel(),
+  LOG_FORMAT: logFormat(),
   /** Unset: an embedded PGlite database kept in PAYMENTS_DATA_DIR. */
   PAYMENTS_DATABASE_URL: optionalUrl(),
   PAYMENTS_DATA_DIR: z.string().default('.data/payments'),
@@ -32,6 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: c.HOST,
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     databaseUrl: c.PAYMENTS_DATABASE_URL,
     dataDir: c.PAYMENTS_DATA_DIR,
     natsUrl: c.NATS_URL,

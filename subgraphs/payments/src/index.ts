@@ -9,7 +9,7 @@ import { openStores } from './stores.js';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger('payments', config.logLevel);
+  const logger = createLogger('payments', config.logLevel, config.logFormat);
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
@@ -22,7 +22,9 @@ async function main() {
     apollo: createPaymentsServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, { store: stores.store, provider, logger }),
-    ready: async () => bus.ready() && (await stores.ready()),
+    ready: stores.ready,
+    // The outbox keeps events while the bus is away: an outage of it is a detail.
+    dependencies: { bus: () => bus.ready() },
     host: config.host,
     port: config.port,
     // After HTTP has drained: the relay finishes (and commits) its claimed batch while

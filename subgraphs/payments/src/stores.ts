@@ -1,5 +1,5 @@
-import { createPool, migrate, type Pool, pingPool, startEmbeddedPostgres } from '@fitness/pg-kit';
-import type { Logger } from '@fitness/server-kit';
+import { createPool, migrate, type Pool, probeWrites, startEmbeddedPostgres } from '@fitness/pg-kit';
+import { type Check, cachedCheck, type Logger } from '@fitness/server-kit';
 import { PgPaymentsStore } from './datasources/PaymentsStore.js';
 
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
@@ -9,13 +9,14 @@ export interface PaymentsStores {
   url: string;
   pool: Pool;
   store: PgPaymentsStore;
-  ready(): Promise<boolean>;
+  /** Whether the database takes writes (a rolled-back probe, cached for a second). */
+  ready: Check;
   close(): Promise<void>;
 }
 
 /** Connects to PostgreSQL (or starts the embedded engine) and applies migrations. */
 export async function openStores(
-  config: { databaseUrl: string | undefined; dataDir: string },
+  config: { databaseUrl: string | undefined; dataDir: string; pendingTimeoutSeconds: number },
   logger: Logger,
 ): Promise<PaymentsStores> {
   const embedded = config.databaseUrl
@@ -35,8 +36,8 @@ export async function openStores(
   return {
     url,
     pool,
-    store: new PgPaymentsStore(pool),
-    ready: () => pingPool(pool),
+    store: new PgPaymentsStore(pool, { pendingTimeoutSeconds: config.pendingTimeoutSeconds }),
+    ready: cachedCheck(() => probeWrites(pool)),
     async close() {
       await pool.end();
       await embedded?.stop();

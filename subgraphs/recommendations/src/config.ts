@@ -1,5 +1,5 @@
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
 import { DEFAULT_CACHE_TTL_SECONDS } from './datasources/RecommendationCache.js';
 
 const schema = z.object({
@@ -7,6 +7,7 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port(4004),
   LOG_LEVEL: logLevel(),
+  LOG_FORMAT: logFormat(),
   /** Unset: an in-process cache (single-instance mode). */
   REDIS_URL: optionalUrl(),
   /** How long computed advice is reused for unchanged training. */
@@ -25,6 +26,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: c.HOST,
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     redisUrl: c.REDIS_URL,
     cacheTtlSeconds: c.RECOMMENDATIONS_CACHE_TTL_SECONDS,
     tokens: tokenSettingsFrom(c, production),

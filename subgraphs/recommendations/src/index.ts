@@ -7,7 +7,7 @@ import { openStores } from './stores.js';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger('recommendations', config.logLevel);
+  const logger = createLogger('recommendations', config.logLevel, config.logFormat);
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
@@ -16,7 +16,9 @@ async function main() {
     apollo: createRecommendationsServer(logger),
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, stores.cache, logger),
-    ready: stores.ready,
+    // Advice is computed from the request alone; the cache only saves work.
+    ready: () => true,
+    dependencies: { cache: stores.ready },
     host: config.host,
     port: config.port,
     closeStores: stores.close,

@@ -1,5 +1,5 @@
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
 import { REGIONS } from './datasources/models.js';
 
 const schema = z.object({
@@ -7,6 +7,7 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port(4001),
   LOG_LEVEL: logLevel(),
+  LOG_FORMAT: logFormat(),
   /** Unset: an embedded mongod when one can be obtained, else the in-process store. */
   MONGODB_URL: optionalUrl(),
   /**
@@ -46,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: c.HOST,
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     mongodbUrl: c.MONGODB_URL,
     dataDir: c.USERS_DATA_DIR,
     natsUrl: c.NATS_URL,

@@ -10,7 +10,7 @@ import { openRateLimiter, openStores } from './stores.js';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger('users', config.logLevel);
+  const logger = createLogger('users', config.logLevel, config.logFormat);
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const limiter = await openRateLimiter(config, logger);
@@ -28,7 +28,10 @@ async function main() {
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer, req) =>
       createContext(viewer, stores.store, accounts, logger, { clientAddress: clientAddressOf(req.headers) }),
-    ready: async () => bus.ready() && (await stores.ready()) && (await limiter.ping()),
+    ready: () => stores.ready(),
+    // signIn fails while the throttle's Redis is down (never unthrottled), but every
+    // other operation works: not a reason to take the service out of a load balancer.
+    dependencies: { bus: () => bus.ready(), signInThrottle: () => limiter.ping() },
     routes: jwksRoutes(config.tokens),
     host: config.host,
     port: config.port,

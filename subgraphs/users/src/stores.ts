@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
 import { createRedisClient } from '@fitness/redis-kit';
 import type { Logger } from '@fitness/server-kit';
-import { MongoMemoryServer } from 'mongodb-memory-server-core';
+import { MongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
@@ -46,20 +46,36 @@ export async function connectMongo(url: string, options: { dbName?: string } = {
 }
 
 async function startEmbeddedMongo(timeoutMs: number): Promise<MongoMemoryServer> {
-  const starting = MongoMemoryServer.create();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no embedded mongod within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([starting, timeout]);
-  } catch (error) {
-    // A mongod that comes up after we gave up must not outlive us.
-    starting.then((late) => late.stop()).catch(() => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  const deadline = Date.now() + timeoutMs;
+  const within = async <T>(work: Promise<T>, what: string, onLate: (late: T) => void): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} within ${timeoutMs} ms`)),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } catch (error) {
+      work.then(onLate).catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  // The binary is found (or downloaded) first, on its own: MongoMemoryServer.create
+  // prints a whole stack to the console when that fails, and a machine that cannot
+  // download one should see one warning line, not a trace.
+  const systemBinary = await within(MongoBinary.getPath(), 'no mongod binary found or downloaded', () => {});
+  // A mongod that comes up after we gave up must not outlive us.
+  return within(
+    MongoMemoryServer.create({ binary: { systemBinary } }),
+    'no embedded mongod started',
+    (late) => {
+      late.stop().catch(() => {});
+    },
+  );
 }
 
 async function openMongo(
@@ -139,7 +155,7 @@ export async function openStores(
         ? join(config.dataDir, 'users.json')
         : undefined;
     logger.warn(
-      { err, snapshotPath },
+      { reason: (err as Error).message, snapshotPath },
       'MONGODB_URL is unset and no embedded mongod could be started: using the IN-PROCESS users store ' +
         '(development only: one replica, accounts kept only in a local snapshot file). Set MONGODB_URL for real use.',
     );

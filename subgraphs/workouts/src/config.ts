@@ -1,5 +1,5 @@
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
 
 /** A PostgreSQL interval as `<n> <unit>`, e.g. '30 days'; strict so typos fail at start-up. */
 const INTERVAL = /^\s*(\d+)\s*(minute|hour|day|week|month|year)s?\s*$/i;
@@ -43,6 +43,7 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port(4002),
   LOG_LEVEL: logLevel(),
+  LOG_FORMAT: logFormat(),
   /** Unset: an embedded PGlite database with TimescaleDB, kept in WORKOUTS_DATA_DIR. */
   WORKOUTS_DATABASE_URL: optionalUrl(),
   WORKOUTS_DATA_DIR: z.string().default('.data/workouts'),
@@ -87,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: c.HOST,
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     databaseUrl: c.WORKOUTS_DATABASE_URL,
     dataDir: c.WORKOUTS_DATA_DIR,
     natsUrl: c.NATS_URL,

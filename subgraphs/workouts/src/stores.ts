@@ -4,21 +4,36 @@ import {
   type Engine,
   migrate,
   type Pool,
-  pingPool,
+  probeWrites,
   startEmbeddedPostgres,
 } from '@fitness/pg-kit';
-import type { Logger } from '@fitness/server-kit';
+import { type Check, cachedCheck, type Logger } from '@fitness/server-kit';
 import { PgWorkoutsStore } from './datasources/WorkoutsStore.js';
 import { applyStoragePolicies, runPoliciesInProcess, type StoragePolicies } from './policies.js';
 
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
+
+/**
+ * What /ready writes (and rolls back): a workout row, so every trigger a real
+ * logWorkout fires runs too (the continuous aggregate's invalidation trigger on
+ * TimescaleDB, the rollup trigger on plain PostgreSQL). A database that answers
+ * SELECT 1 but refuses those writes is not ready.
+ */
+const WRITE_PROBE = `
+  WITH probe AS (
+    INSERT INTO workout_ids (id, user_id, content_hash, started_at)
+    VALUES (gen_random_uuid(), 'ready-probe', 'ready-probe', now())
+    RETURNING id, started_at)
+  INSERT INTO workouts (id, user_id, sport, started_at, duration_sec, content_hash)
+  SELECT id, 'ready-probe', 'OTHER', started_at, 1, 'ready-probe' FROM probe`;
 
 export interface WorkoutsStores {
   /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
   url: string;
   pool: Pool;
   store: PgWorkoutsStore;
-  ready(): Promise<boolean>;
+  /** Whether the database takes writes (a rolled-back probe, cached for a second). */
+  ready: Check;
   close(): Promise<void>;
 }
 
@@ -56,7 +71,7 @@ export async function openStores(
     url,
     pool,
     store: new PgWorkoutsStore(pool, engine, logger),
-    ready: () => pingPool(pool),
+    ready: cachedCheck(() => probeWrites(pool, [WRITE_PROBE])),
     async close() {
       await jobs?.stop();
       await pool.end();
