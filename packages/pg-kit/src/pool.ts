@@ -58,9 +58,9 @@ export async function pingPool(pool: Pool): Promise<boolean> {
 
 /**
  * /ready for a store that must take writes, not just answer: inside a transaction
- * that is always rolled back, a transaction id is assigned (refused by a standby, a
- * read-only server or one that stopped taking writes), then `statements` run, e.g.
- * an insert that fires the triggers every real write fires. Nothing is kept.
+ * that is always rolled back, the transaction must not be read-only (a standby, a
+ * database or role set read-only) and `statements` must run, e.g. an insert that
+ * fires the triggers every real write fires. Nothing is kept.
  */
 export async function probeWrites(pool: Pool, statements: readonly string[] = []): Promise<boolean> {
   let client: PoolClient | undefined;
@@ -68,7 +68,10 @@ export async function probeWrites(pool: Pool, statements: readonly string[] = []
   try {
     client = await pool.connect();
     await client.query('BEGIN');
-    await client.query('SELECT txid_current()');
+    const { rows } = await client.query<{ ro: string }>(
+      "SELECT current_setting('transaction_read_only') AS ro",
+    );
+    if (rows[0]?.ro !== 'off') return false;
     for (const statement of statements) await client.query(statement);
     return true;
   } catch (error) {

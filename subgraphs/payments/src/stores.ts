@@ -4,6 +4,12 @@ import { PgPaymentsStore } from './datasources/PaymentsStore.js';
 
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
 
+/**
+ * What /ready writes (and rolls back): an outbox row, which every payment write
+ * carries. A database that answers SELECT 1 but refuses it is not ready.
+ */
+const WRITE_PROBE = `INSERT INTO outbox (id, type, version, payload) VALUES (gen_random_uuid(), 'ready.probe', 1, '{}')`;
+
 export interface PaymentsStores {
   /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
   url: string;
@@ -37,7 +43,7 @@ export async function openStores(
     url,
     pool,
     store: new PgPaymentsStore(pool, { pendingTimeoutSeconds: config.pendingTimeoutSeconds }),
-    ready: cachedCheck(() => probeWrites(pool)),
+    ready: cachedCheck(() => probeWrites(pool, [WRITE_PROBE])),
     async close() {
       await pool.end();
       await embedded?.stop();
