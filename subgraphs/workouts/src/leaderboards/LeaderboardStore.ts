@@ -32,6 +32,12 @@ export interface LeaderboardStore {
    * user (boards.ts SCORE_SCALE); users at 0 or below are left out.
    */
   replace(ref: BoardRef, units: ReadonlyMap<string, number>, now?: Date): Promise<void>;
+  /**
+   * Records changes as already applied without touching any board, so that their
+   * events count as duplicates when they arrive: for workouts a rebuild has just
+   * counted from the table while their events may still be on their way.
+   */
+  markApplied(changes: readonly Pick<WorkoutChange, 'workoutId' | 'kind'>[], now?: Date): Promise<void>;
   /** When the board's keys expire: null for never, undefined when the board does not exist. */
   expiry(ref: BoardRef): Promise<Date | null | undefined>;
   ping(): Promise<boolean>;

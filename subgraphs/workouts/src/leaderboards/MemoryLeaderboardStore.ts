@@ -63,6 +63,13 @@ export class MemoryLeaderboardStore implements LeaderboardStore {
     this.boards.set(boardId(ref), { units: kept, updatedAt: now, expiresAt: expiresAt(ref) });
   }
 
+  async markApplied(
+    changes: readonly Pick<WorkoutChange, 'workoutId' | 'kind'>[],
+    now = new Date(this.clock()),
+  ): Promise<void> {
+    for (const c of changes) this.markers.set(`${c.workoutId}:${c.kind}`, now.getTime() + DEDUPE_TTL_MS);
+  }
+
   async expiry(ref: BoardRef): Promise<Date | null | undefined> {
     const board = this.live(boardId(ref));
     return board ? board.expiresAt : undefined;

@@ -85,6 +85,16 @@ export class RedisLeaderboardStore implements LeaderboardStore {
       : { outcome: 'duplicate', boards: [] };
   }
 
+  async markApplied(changes: readonly Pick<WorkoutChange, 'workoutId' | 'kind'>[]): Promise<void> {
+    for (let i = 0; i < changes.length; i += 500) {
+      const batch = this.redis.multi();
+      for (const c of changes.slice(i, i + 500)) {
+        batch.set(`${this.prefix}applied:${c.workoutId}:${c.kind}`, 'rebuild', 'PX', DEDUPE_TTL_MS);
+      }
+      await batch.exec();
+    }
+  }
+
   async top(ref: BoardRef, n: number): Promise<BoardTop> {
     const id = boardId(ref);
     const [range, updated] = (await this.redis

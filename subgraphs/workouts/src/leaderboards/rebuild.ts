@@ -4,7 +4,7 @@ import { createLogger, exitOnStartupError } from '@fitness/server-kit';
 import { loadConfig } from '../config.js';
 import { openStores } from '../stores.js';
 import { allSpecs, boardId, currentBoard, isRegion, periodEndOf, periodStartOf, unitsSql } from './boards.js';
-import type { LeaderboardStore } from './LeaderboardStore.js';
+import { DEDUPE_TTL_MS, type LeaderboardStore } from './LeaderboardStore.js';
 import {
   type BoardRef,
   type BoardSpec,
@@ -55,6 +55,27 @@ export async function rebuildBoards(
     }
   }
   return rebuilt;
+}
+
+/**
+ * After a rebuild, marks every workout it could have counted (logged, and deleted
+ * when it was) as applied, for the dedupe window: the events of those workouts may
+ * still arrive (outbox rows not yet published when the process died, a broker's
+ * redelivery) and must not count a second time. Run it with nothing being logged,
+ * as the start-up rebuild of in-process boards is.
+ */
+export async function markRebuiltWorkouts(pool: Pool, store: LeaderboardStore): Promise<number> {
+  const { rows } = await pool.query<{ id: string; deleted: boolean }>(
+    `SELECT id::text AS id, deleted_at IS NOT NULL AS deleted FROM workout_ids
+      WHERE created_at > now() - $1 * interval '1 millisecond'`,
+    [DEDUPE_TTL_MS],
+  );
+  const changes = rows.flatMap((r) => [
+    { workoutId: r.id, kind: 'logged' as const },
+    ...(r.deleted ? [{ workoutId: r.id, kind: 'deleted' as const }] : []),
+  ]);
+  await store.markApplied(changes);
+  return rows.length;
 }
 
 /** Per `${metric}:${region|ALL}`: user id -> thousandths, over one period. */

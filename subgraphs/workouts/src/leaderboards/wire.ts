@@ -8,7 +8,7 @@ import { buildWorkoutsSchema } from '../server.js';
 import { startLeaderboardConsumer } from './consumer.js';
 import { LiveBoards } from './live.js';
 import { openLeaderboardStore } from './open.js';
-import { boardsAt, rebuildBoards } from './rebuild.js';
+import { boardsAt, markRebuiltWorkouts, rebuildBoards } from './rebuild.js';
 import { type SubscriptionServer, serveSubscriptions } from './wsServer.js';
 
 export interface LeaderboardsOptions {
@@ -53,7 +53,10 @@ export async function startLeaderboards(options: LeaderboardsOptions): Promise<L
   if (!shared) {
     logger.warn('REDIS_URL is unset: leaderboards live in process (single-instance mode, not shared)');
     // In-process boards start empty: fill the current ones from the table before events flow.
-    if (options.pool) await rebuildBoards(options.pool, store, boardsAt(new Date()));
+    if (options.pool) {
+      await rebuildBoards(options.pool, store, boardsAt(new Date()));
+      await markRebuiltWorkouts(options.pool, store);
+    }
   }
   const live = new LiveBoards({ store, notices, logger, maxUpdatesPerSecond: options.maxUpdatesPerSecond });
   await live.start();

@@ -83,6 +83,6 @@ describe('Query.leaderboard', () => {
     );
     const text = sdl.data?._service.sdl;
     expect(text).toContain('leaderboardUpdated(board: LeaderboardInput!): Leaderboard!');
-    expect(text).toContain('leaderboard(board: LeaderboardInput!): Leaderboard!');
+    expect(text).toContain('leaderboard(board: LeaderboardInput!): Leaderboard');
   });
 });

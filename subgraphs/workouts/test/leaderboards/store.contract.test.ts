@@ -63,6 +63,25 @@ describe.each(engines())('LeaderboardStore contract on $name', (engine) => {
     ]);
   });
 
+  it('should treat changes marked applied (by a rebuild) as duplicates, and nothing else', async () => {
+    const store = fresh();
+    const counted = change({ userId: 'ann', volumeKg: 100 });
+    const removed = change({ userId: 'bob', volumeKg: 70 });
+    const newcomer = change({ userId: 'cy', volumeKg: 30 });
+    await store.markApplied([
+      { workoutId: counted.workoutId, kind: 'logged' },
+      { workoutId: removed.workoutId, kind: 'logged' },
+      { workoutId: removed.workoutId, kind: 'deleted' },
+    ]);
+    expect((await store.top(board(), 10)).entries).toEqual([]);
+    expect((await store.apply(counted)).outcome).toBe('duplicate');
+    expect((await store.apply(removed)).outcome).toBe('duplicate');
+    expect((await store.apply(deletion(removed))).outcome).toBe('duplicate');
+    expect((await store.apply(deletion(counted))).outcome).toBe('applied');
+    expect((await store.apply(newcomer)).outcome).toBe('applied');
+    expect((await store.top(board(), 10)).entries).toEqual([{ userId: 'cy', score: 30 }]);
+  });
+
   it('should subtract a deletion, and drop a user whose score is back at zero', async () => {
     const store = fresh();
     const a = change({ userId: 'ann', volumeKg: 10.1 });
