@@ -1,5 +1,6 @@
 import { authEnv, tokenSettingsFrom } from '@fitness/auth';
 import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { DEFAULT_PENDING_TIMEOUT_SECONDS } from './datasources/PaymentsStore.js';
 
 const schema = z.object({
   NODE_ENV: nodeEnv(),
@@ -15,6 +16,18 @@ const schema = z.object({
    * explicitly, so that a deployment never takes free "payments" by accident.
    */
   PAYMENT_PROVIDER: z.enum(['sandbox']).optional(),
+  /**
+   * A PENDING attempt older than this (its request died, or its client lost the key)
+   * no longer blocks the user: it is settled with the provider. Far above any real
+   * request's duration; at most 12 hours, well inside the 24 hours a provider
+   * remembers an idempotency key.
+   */
+  PAYMENTS_PENDING_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(43_200)
+    .default(DEFAULT_PENDING_TIMEOUT_SECONDS),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
   ...authEnv,
@@ -38,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir: c.PAYMENTS_DATA_DIR,
     natsUrl: c.NATS_URL,
     provider: c.PAYMENT_PROVIDER ?? 'sandbox',
+    pendingTimeoutSeconds: c.PAYMENTS_PENDING_TIMEOUT_SECONDS,
     tokens: tokenSettingsFrom(c, production),
   };
 }

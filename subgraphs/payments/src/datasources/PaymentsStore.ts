@@ -6,11 +6,24 @@ import type { ChargeResult } from './PaymentProvider.js';
 /** A purchase the store refuses; the data source turns it into a contract error. */
 export class PurchaseRefused extends Error {
   constructor(
-    readonly reason: 'OPEN_MEMBERSHIP' | 'PURCHASE_IN_PROGRESS' | 'PROMO_INVALID',
+    readonly reason: 'OPEN_MEMBERSHIP' | 'PURCHASE_IN_PROGRESS' | 'PROMO_INVALID' | 'STALE_PURCHASE',
     message: string,
+    /** For STALE_PURCHASE: the PENDING attempts to settle with the provider before deciding. */
+    readonly stale: readonly PaymentRecord[] = [],
   ) {
     super(message);
   }
+}
+
+/** 15 minutes: far longer than a purchase request lives, far shorter than a provider keeps its keys. */
+export const DEFAULT_PENDING_TIMEOUT_SECONDS = 900;
+
+export interface PgPaymentsStoreOptions {
+  /**
+   * A PENDING attempt older than this is stale: it no longer blocks the user's purchases
+   * and is settled with the provider. @default DEFAULT_PENDING_TIMEOUT_SECONDS
+   */
+  pendingTimeoutSeconds?: number;
 }
 
 export interface BeginPurchase {
@@ -44,10 +57,13 @@ export interface PaymentsStore {
    * attempt already made with this key, or records a new PENDING one.
    */
   beginPurchase(input: BeginPurchase): Promise<{ payment: PaymentRecord; created: boolean }>;
+  /** PENDING attempts past the pending timeout, of every user, oldest first. */
+  stalePurchases(limit: number): Promise<PaymentRecord[]>;
   /**
    * Step two: settles a PENDING attempt with the provider's answer, exactly once.
    * A success writes one `payments.succeeded` outbox row in the same transaction;
-   * a decline or an attempt already settled writes none.
+   * a decline or an attempt already settled writes none. Stale attempts settle here
+   * too, with what the provider says became of them.
    */
   completePurchase(paymentId: string, result: ChargeResult, plan: PlanRecord): Promise<PaymentRecord>;
   /** Sets cancel_at_period_end on the open membership; null when there is none. */
@@ -132,7 +148,14 @@ const CLOSE_LAPSED = `UPDATE memberships SET status = 'CANCELED', updated_at = n
   WHERE user_id = $1 AND status <> 'CANCELED' AND current_period_end <= now()`;
 
 export class PgPaymentsStore implements PaymentsStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly pendingTimeoutSeconds: number;
+
+  constructor(
+    private readonly pool: Pool,
+    options: PgPaymentsStoreOptions = {},
+  ) {
+    this.pendingTimeoutSeconds = options.pendingTimeoutSeconds ?? DEFAULT_PENDING_TIMEOUT_SECONDS;
+  }
 
   async listPlans(): Promise<PlanRecord[]> {
     const { rows } = await this.pool.query<PlanRow>(
@@ -190,21 +213,26 @@ export class PgPaymentsStore implements PaymentsStore {
       if (existing.rows[0]) return { payment: toPayment(existing.rows[0]), created: false };
 
       await client.query(CLOSE_LAPSED, [input.userId]);
+      // Pending attempts first, open memberships second: a completion commits between
+      // two statements of this transaction (it takes no advisory lock), and it turns
+      // PENDING into a membership at once, so the later read sees it if the earlier
+      // one missed it. In the other order both reads could miss it.
+      const pending = await client.query<PaymentRow & { stale: boolean }>(
+        `SELECT ${PAYMENT_COLUMNS}, created_at <= now() - make_interval(secs => $2) AS stale
+           FROM payments WHERE user_id = $1 AND status = 'PENDING'`,
+        [input.userId, this.pendingTimeoutSeconds],
+      );
       const open = await client.query(
         `SELECT 1 FROM memberships WHERE user_id = $1 AND status <> 'CANCELED'`,
         [input.userId],
       );
       if (open.rowCount)
         throw new PurchaseRefused('OPEN_MEMBERSHIP', 'You already have an active membership.');
-      const pending = await client.query(`SELECT 1 FROM payments WHERE user_id = $1 AND status = 'PENDING'`, [
-        input.userId,
-      ]);
-      if (pending.rowCount) {
-        throw new PurchaseRefused(
-          'PURCHASE_IN_PROGRESS',
-          'Another membership purchase is in progress; retry it with its own idempotency key.',
-        );
-      }
+      const inProgress = 'Another membership purchase is in progress; retry it with its own idempotency key.';
+      if (pending.rows.some((r) => !r.stale)) throw new PurchaseRefused('PURCHASE_IN_PROGRESS', inProgress);
+      // Settling calls the provider, which must not happen inside this transaction.
+      if (pending.rows.length > 0)
+        throw new PurchaseRefused('STALE_PURCHASE', inProgress, pending.rows.map(toPayment));
 
       const amountCents = await this.priceAfterPromo(client, input);
       const inserted = await client.query<PaymentRow>(
@@ -223,6 +251,16 @@ export class PgPaymentsStore implements PaymentsStore {
       );
       return { payment: toPayment(inserted.rows[0]!), created: true };
     });
+  }
+
+  async stalePurchases(limit: number): Promise<PaymentRecord[]> {
+    const { rows } = await this.pool.query<PaymentRow>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments
+        WHERE status = 'PENDING' AND created_at <= now() - make_interval(secs => $1)
+        ORDER BY created_at, id LIMIT $2`,
+      [this.pendingTimeoutSeconds, limit],
+    );
+    return rows.map(toPayment);
   }
 
   /** Validates the promo code and reserves one redemption of it. */
