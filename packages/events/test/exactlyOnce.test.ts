@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '@fitness/pg-kit';
-import { createTestDatabase, realService } from '@fitness/testing';
+import { createTestDatabase, hasNatsServer, OwnNatsServer, realService } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ConsumerMetrics,
@@ -13,7 +13,6 @@ import {
   writeOutbox,
 } from '../src/index.js';
 import { silent, uniqueNamespace, waitFor, workoutLogged } from './helpers.js';
-import { hasNatsServer, OwnNatsServer } from './natsServer.js';
 
 const TOTAL = 10_000;
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));

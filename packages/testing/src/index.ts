@@ -7,5 +7,6 @@ export {
   postGraphQL,
   type SingleResult,
 } from './graphql.js';
+export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer } from './ownServers.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';
 export { ORDINARY_TEXT, REFUSED_CHARACTERS } from './text.js';
