@@ -28,15 +28,31 @@ export async function settleStalePurchase(
   return store.completePurchase(attempt.id, result, plan);
 }
 
-/** One pass: settles up to `limit` stale attempts, oldest first; returns how many it looked at. */
+/**
+ * One pass over up to `limit` stale attempts, oldest first. One that cannot be settled
+ * (the provider is unreachable, say) is logged and left PENDING for the next pass,
+ * without holding up the others.
+ */
 export async function sweepStalePurchases(
   store: PaymentsStore,
   provider: PaymentProvider,
+  logger: Logger,
   limit = 100,
-): Promise<number> {
+): Promise<{ settled: number; failed: number }> {
   const stale = await store.stalePurchases(limit);
-  for (const attempt of stale) await settleStalePurchase(store, provider, attempt);
-  return stale.length;
+  let failed = 0;
+  for (const attempt of stale) {
+    try {
+      await settleStalePurchase(store, provider, attempt);
+    } catch (err) {
+      failed += 1;
+      logger.error(
+        { err, paymentId: attempt.id },
+        'could not settle a stale PENDING payment; next sweep retries',
+      );
+    }
+  }
+  return { settled: stale.length - failed, failed };
 }
 
 export interface StalePurchaseSweeper {
@@ -58,13 +74,18 @@ export function startStalePurchaseSweeper(options: {
   intervalMs?: number;
 }): StalePurchaseSweeper {
   const intervalMs = options.intervalMs ?? 60_000;
+  const limit = 100;
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<void> = Promise.resolve();
   let stopped = false;
   const run = async () => {
     try {
-      const settled = await sweepStalePurchases(options.store, options.provider);
-      if (settled > 0) options.logger.info({ settled }, 'settled stale PENDING payments with the provider');
+      // A full page means a backlog: keep going rather than wait an interval per page.
+      for (;;) {
+        const { settled } = await sweepStalePurchases(options.store, options.provider, options.logger, limit);
+        if (settled > 0) options.logger.info({ settled }, 'settled stale PENDING payments with the provider');
+        if (settled < limit || stopped) break;
+      }
     } catch (err) {
       options.logger.warn({ err }, 'stale payment sweep failed; retrying at the next interval');
     }
