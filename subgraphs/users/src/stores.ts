@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
 import { createRedisClient } from '@fitness/redis-kit';
 import type { Logger } from '@fitness/server-kit';
-import { MongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
+import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
@@ -23,9 +23,9 @@ export interface UsersStores {
 }
 
 /**
- * How long to wait for an embedded mongod. Getting one means downloading it on
- * first use, which cannot succeed on a machine without that host; the service
- * must then fall back quickly rather than hang at start-up.
+ * How long to wait for an embedded mongod, from a binary already on the machine
+ * (none is downloaded at start-up); past it the service falls back to the
+ * in-process store rather than hang.
  * @default 5_000
  */
 export const EMBEDDED_MONGO_TIMEOUT_MS = 5_000;
@@ -64,10 +64,16 @@ async function startEmbeddedMongo(timeoutMs: number): Promise<MongoMemoryServer>
       clearTimeout(timer);
     }
   };
-  // The binary is found (or downloaded) first, on its own: MongoMemoryServer.create
-  // prints a whole stack to the console when that fails, and a machine that cannot
-  // download one should see one warning line, not a trace.
-  const systemBinary = await within(MongoBinary.getPath(), 'no mongod binary found or downloaded', () => {});
+  // Only a mongod already on this machine (mongodb-memory-server's cache, or
+  // MONGOMS_SYSTEM_BINARY): no download at start-up. A download either takes far
+  // longer than a start should, or, where it cannot succeed, costs the whole time-out
+  // on every start and ends in a stack trace printed by the library.
+  const systemBinary = await within(
+    DryMongoBinary.generateOptions().then((options) => DryMongoBinary.locateBinary(options)),
+    'no mongod binary located',
+    () => {},
+  );
+  if (!systemBinary) throw new Error('no mongod binary on this machine (none is downloaded at start-up)');
   // A mongod that comes up after we gave up must not outlive us.
   return within(
     MongoMemoryServer.create({ binary: { systemBinary } }),
