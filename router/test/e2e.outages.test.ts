@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DashboardDocument } from '@fitness/client';
+import { DashboardDocument, type DashboardQuery } from '@fitness/client';
 import {
   bearer,
   createTestDatabase,
@@ -144,27 +144,27 @@ describe('outages end to end', () => {
   const outages: {
     subgraph: ServiceName;
     lost: (string | number)[][];
-    kept: (d: Record<string, any>) => unknown[];
+    kept: (d: DashboardQuery) => unknown[];
   }[] = [
     {
       subgraph: 'payments',
       lost: [['me', 'isPremium'], ['plans']],
-      kept: (d) => [d.me.handle, d.me.workouts.edges[0].node.id, d.me.recommendations],
+      kept: (d) => [d.me?.handle, d.me?.workouts?.edges[0]?.node.id, d.me?.recommendations],
     },
     {
       subgraph: 'recommendations',
       lost: [['me', 'recommendations']],
-      kept: (d) => [d.me.handle, d.me.isPremium === false, d.me.workouts.edges[0], d.plans[0]],
+      kept: (d) => [d.me?.handle, d.me?.isPremium === false, d.me?.workouts?.edges[0], d.plans?.[0]],
     },
     {
       subgraph: 'workouts',
       lost: [['me', 'workouts']],
-      kept: (d) => [d.me.handle, d.me.isPremium === false, d.plans[0]],
+      kept: (d) => [d.me?.handle, d.me?.isPremium === false, d.plans?.[0]],
     },
     {
       subgraph: 'users',
       lost: [['me']],
-      kept: (d) => [d.plans[0]],
+      kept: (d) => [d.plans?.[0]],
     },
   ];
 
@@ -176,12 +176,12 @@ describe('outages end to end', () => {
         for (let i = 0; i < 5; i += 1) {
           const { status, body } = await dashboard();
           expect(status).toBe(200);
-          const data = body.data as Record<string, any>;
+          const data = body.data!;
           expect(data).toBeTruthy();
           for (const value of kept(data)) expect(value).toBeTruthy();
           for (const path of lost) {
-            let value: any = data;
-            for (const key of path) value = value?.[key];
+            let value: unknown = data;
+            for (const key of path) value = (value as Record<string | number, unknown> | null)?.[key];
             expect(value ?? null).toBeNull();
           }
           const errors = body.errors ?? [];

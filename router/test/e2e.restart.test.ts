@@ -156,7 +156,8 @@ describe('the default embedded stores across restarts', () => {
     let n = 0;
     const writer = async () => {
       while (!killed) {
-        const seconds = 100 + (n += 1);
+        n += 1;
+        const seconds = 100 + n;
         const answer = await log(token, seconds);
         const id = (answer.data as { logWorkout?: { id: string } } | null)?.logWorkout?.id;
         if (id) {

@@ -4,6 +4,7 @@ import { createLogger, exitOnStartupError, runUntilSignal, serve } from '@fitnes
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { SandboxPaymentProvider } from './datasources/PaymentProvider.js';
+import { startStalePurchaseSweeper } from './datasources/stalePurchases.js';
 import { createPaymentsServer } from './server.js';
 import { openStores } from './stores.js';
 
@@ -17,6 +18,9 @@ async function main() {
   const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
   const provider = new SandboxPaymentProvider();
   logger.warn({ provider: config.provider }, 'payments use the sandbox provider: no real card is charged');
+  // Settles attempts left PENDING by users who never come back, while the provider
+  // still remembers their keys (purchases settle theirs lazily too).
+  const sweeper = startStalePurchaseSweeper({ store: stores.store, provider, logger });
   const served = await serve({
     logger,
     apollo: createPaymentsServer(logger),
@@ -30,6 +34,7 @@ async function main() {
     // After HTTP has drained: the relay finishes (and commits) its claimed batch while
     // the bus and the pool are still open, then the bus, then the pool.
     async closeStores() {
+      await sweeper.stop();
       await relay.stop();
       await bus.close();
       await stores.close();
