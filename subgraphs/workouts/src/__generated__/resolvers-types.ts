@@ -43,8 +43,8 @@ export type LeaderboardEntry = {
   rank: Scalars['Int']['output'];
   score: Scalars['Float']['output'];
   /**
-   * Resolved by users: null (with an error at this path) while users cannot answer
-   * or no longer knows the account; the entry itself stays.
+   * Resolved by users: null, with an error, while users cannot answer or no longer
+   * knows the account; the entry itself stays.
    */
   user: Maybe<User>;
 };
@@ -251,8 +251,8 @@ export type Workout = {
   startedAt: Scalars['DateTime']['output'];
   title: Maybe<Scalars['String']['output']>;
   /**
-   * Resolved by users: null (with an error at this path) while users cannot answer
-   * or no longer knows the account.
+   * Resolved by users: null, with an error, while users cannot answer or no longer
+   * knows the account.
    */
   user: Maybe<User>;
   /** Sum of reps x weightKg over all sets. */
