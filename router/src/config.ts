@@ -33,6 +33,8 @@ const schema = z.object({
   SUBSCRIPTION_HIGH_WATER_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** How long a client may stay over the high-water mark before it is closed. */
   SLOW_CONSUMER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Keep-alive interval of HTTP subscription streams (multipart and SSE), in milliseconds. */
+  SUBSCRIPTION_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5_000),
   /** Share upstream subscriptions and per-event work between subscribers (off only for benchmarks). */
   SUBSCRIPTION_SHARING: z.enum(['true', 'false']).default('true'),
   /** Serve Prometheus metrics on GET /metrics. */
@@ -55,6 +57,8 @@ const schema = z.object({
 export type RouterConfig = ReturnType<typeof loadConfig>;
 
 const STUDIO = 'https://studio.apollographql.com';
+// Any port on this machine: a frontend dev server (Vite's 5173, Next's 3000, ...).
+const LOCAL_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'];
 
 /** The only reader of process.env in the router. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -77,7 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logFormat: c.LOG_FORMAT,
     supergraphPath: c.SUPERGRAPH_PATH,
     subgraphUrls,
-    corsOrigins: production ? extraOrigins : [STUDIO, ...extraOrigins],
+    corsOrigins: production ? extraOrigins : [STUDIO, ...LOCAL_ORIGINS, ...extraOrigins],
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
     operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
@@ -88,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       slowConsumerTimeoutMs: c.SLOW_CONSUMER_TIMEOUT_MS,
       highWaterMarkBytes: c.SUBSCRIPTION_HIGH_WATER_BYTES,
       sharing: c.SUBSCRIPTION_SHARING === 'true',
+      heartbeatMs: c.SUBSCRIPTION_HEARTBEAT_MS,
     },
     metricsEnabled: c.METRICS_ENABLED === 'true',
     trustedProxies: c.TRUSTED_PROXIES,

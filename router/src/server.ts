@@ -20,13 +20,15 @@ import type { RouterContext } from './context.js';
 import { RouterGateway } from './gateway.js';
 import { operationLimitRules } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
+import { PersistedQueries } from './persistedQueries.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
 import { SubscriptionEngine } from './subscriptions/engine.js';
 import {
-  acceptsMultipartSubscription,
   MultipartQuota,
-  serveMultipartSubscription,
-} from './subscriptions/multipart.js';
+  SSE,
+  serveHttpSubscription,
+  subscriptionFramingFor,
+} from './subscriptions/httpStreams.js';
 import { serveWebSockets } from './subscriptions/wsServer.js';
 import { supergraphFromFile } from './supergraph.js';
 
@@ -73,7 +75,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     ready = true;
   });
   const metrics = createRouterMetrics(() => engine.stats());
-  const multipartQuota = new MultipartQuota(config.subscriptions.maxSubscriptionsPerConnection);
+  const httpSubscriptionQuota = new MultipartQuota(config.subscriptions.maxSubscriptionsPerConnection);
+  const persistedQueries = new PersistedQueries();
 
   const apollo = new ApolloServer<RouterContext>({
     gateway,
@@ -83,6 +86,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
     stopOnTerminationSignals: false,
     formatError: createFormatError(logger),
+    persistedQueries: { cache: persistedQueries.cache },
     logger,
     plugins: [
       config.production
@@ -92,6 +96,23 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   });
   await apollo.start();
 
+  /** Runs a query or mutation outside Apollo's HTTP path (graphql-ws, SSE), through its pipeline. */
+  const executeOnce = async (
+    request: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
+    auth: RouterContext,
+  ) => {
+    const response = await apollo.executeOperation(
+      {
+        query: request.query,
+        variables: request.variables ?? {},
+        ...(request.operationName ? { operationName: request.operationName } : {}),
+      },
+      { contextValue: auth },
+    );
+    return response.body.kind === 'single'
+      ? response.body.singleResult
+      : { errors: [{ message: 'Incremental delivery is not supported on this transport.' }] };
+  };
   const verify = createTokenVerifier(config.tokens);
   const identify = (viewer: RouterContext['viewer'], req: IncomingMessage): RouterContext => ({
     viewer,
@@ -111,42 +132,52 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     // The token is checked before planning: a bad one is a 401, not a partial result.
     authenticate: async (req) => identify(await viewerFromHeaders(req.headers, verify), req),
     // Subscriptions over HTTP: Apollo Server cannot run them on a gateway; the engine can.
-    beforeGraphQL: (req, res, body, auth) => {
-      const request = body as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
-      if (
-        req.method !== 'POST' ||
-        typeof request?.query !== 'string' ||
-        !request.query.includes('subscription')
-      ) {
-        return false;
-      }
+    // Subscriptions over HTTP (multipart, SSE): Apollo Server cannot run them on a
+    // gateway; the engine can. Automatic persisted queries work for them too.
+    beforeGraphQL: async (req, res, body, auth) => {
+      if (req.method !== 'POST' || typeof body !== 'object' || body === null) return false;
+      const request = body as {
+        query?: unknown;
+        variables?: unknown;
+        operationName?: unknown;
+        extensions?: unknown;
+      };
+      const { query } = await persistedQueries.resolve(request);
+      const framing = subscriptionFramingFor(req);
+      // Only a subscription, or anything asked for as an event stream, is ours.
+      if (typeof query !== 'string' || (!query.includes('subscription') && framing !== SSE)) return false;
+      const operationName = typeof request.operationName === 'string' ? request.operationName : undefined;
       let kind: string | undefined;
       try {
-        kind = getOperationAST(
-          parse(request.query),
-          typeof request.operationName === 'string' ? request.operationName : undefined,
-        )?.operation;
+        kind = getOperationAST(parse(query), operationName)?.operation;
       } catch {
         return false; // Apollo Server reports the parse error
       }
-      if (kind !== 'subscription') return false;
-      if (!acceptsMultipartSubscription(req)) {
+      if (kind !== 'subscription' && framing !== SSE) return false;
+      if (!framing) {
         throw badUserInput(
-          'Subscriptions need graphql-ws on this path, or an Accept header of multipart/mixed;subscriptionSpec=1.0.',
+          'Subscriptions need graphql-ws on this path, or an Accept header of multipart/mixed;subscriptionSpec=1.0 or text/event-stream.',
         );
       }
-      serveMultipartSubscription(
+      const hash = (request.extensions as { persistedQuery?: { sha256Hash?: string } } | undefined)
+        ?.persistedQuery?.sha256Hash;
+      if (hash && typeof request.query === 'string') await persistedQueries.register(hash, query);
+      const variables = (request.variables as Record<string, unknown> | null | undefined) ?? {};
+      if (kind !== 'subscription') {
+        // A query or mutation asked for over SSE: one `next`, then `complete`.
+        const result = await executeOnce({ query, variables, operationName }, auth);
+        res.writeHead(200, { 'content-type': SSE.contentType, 'cache-control': 'no-cache' });
+        res.end(`${SSE.result(JSON.stringify(result))}${SSE.end}`);
+        return true;
+      }
+      serveHttpSubscription(
         engine,
-        {
-          query: request.query,
-          operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
-          variables: (request.variables as Record<string, unknown> | null | undefined) ?? {},
-          ...auth,
-        },
+        { query, operationName, variables, ...auth },
         res,
-        multipartQuota,
+        httpSubscriptionQuota,
+        framing,
         {
-          heartbeatMs: 5_000,
+          heartbeatMs: config.subscriptions.heartbeatMs,
           highWaterMarkBytes: config.subscriptions.highWaterMarkBytes,
           slowConsumerTimeoutMs: config.subscriptions.slowConsumerTimeoutMs,
           onSlowConsumer: () => metrics.slowConsumerClosed(),
@@ -197,19 +228,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       return { ...identify(viewer, req), authorization: viewer.userId ? authorization : undefined };
     },
     identity: (auth) => auth,
-    execute: async (request, auth) => {
-      const response = await apollo.executeOperation(
-        {
-          query: request.query,
-          variables: request.variables ?? {},
-          ...(request.operationName ? { operationName: request.operationName } : {}),
-        },
-        { contextValue: { ...auth, requestId: requestIdOf(undefined) } },
-      );
-      return response.body.kind === 'single'
-        ? response.body.singleResult
-        : { errors: [{ message: 'Incremental delivery is not supported over graphql-ws.' }] };
-    },
+    // A request id per operation, as over HTTP.
+    execute: (request, auth) => executeOnce(request, { ...auth, requestId: requestIdOf(undefined) }),
     metrics: {
       connectionOpened: metrics.wsConnectionOpened,
       connectionClosed: metrics.wsConnectionClosed,

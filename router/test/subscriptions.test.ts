@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { createTokenIssuer } from '@fitness/auth';
 import { createLogger } from '@fitness/server-kit';
 import { bearer, postGraphQL } from '@fitness/testing';
+import { createClient as createSseClient } from 'graphql-sse';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -65,6 +67,8 @@ describe('federated subscriptions', () => {
   let live: Awaited<ReturnType<typeof startLiveSubgraph>>;
   let players: Awaited<ReturnType<typeof startPlayersSubgraph>>;
   let router: RunningRouter;
+  /** A router whose HTTP subscription heartbeat is a minute. */
+  let heartbeatRouter: RunningRouter;
   let wsUrl: string;
   const clients: Client[] = [];
 
@@ -100,6 +104,15 @@ describe('federated subscriptions', () => {
       logger,
     );
     wsUrl = router.url.replace('http', 'ws');
+    heartbeatRouter = await startRouter(
+      loadConfig({
+        PORT: '0',
+        SUPERGRAPH_PATH: supergraphPath,
+        JWT_SECRET: SECRET,
+        SUBSCRIPTION_HEARTBEAT_MS: '60000',
+      }),
+      logger,
+    );
   });
 
   afterEach(async () => {
@@ -109,6 +122,7 @@ describe('federated subscriptions', () => {
   });
 
   afterAll(async () => {
+    await heartbeatRouter?.stop();
     await router?.stop();
     await live?.stop();
     await players?.stop();
@@ -320,43 +334,72 @@ describe('federated subscriptions', () => {
     expect(result).toEqual({ data: { player: { id: 'q1', name: 'Player q1' } } });
   });
 
-  it('should serve subscriptions over multipart HTTP, as Apollo Client expects', async () => {
+  it('should deliver every multipart result to Apollo Client as it happens, not at the next heartbeat', async () => {
+    // The heartbeat is a minute here: a part that only the next write closed would
+    // reach the client after it, far past this test's time-out.
     live.publish(snapshot(10, ['m']));
-    const controller = new AbortController();
-    const res = await fetch(router.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'multipart/mixed;subscriptionSpec="1.0",application/json',
-      },
-      body: JSON.stringify({ query: BOARD, variables: { board: 'weekly' } }),
-      signal: controller.signal,
+    const apollo = new ApolloClient({
+      link: new HttpLink({ uri: heartbeatRouter.url }),
+      cache: new InMemoryCache(),
     });
-    expect(res.headers.get('content-type')).toMatch(
-      /^multipart\/mixed;boundary="graphql";subscriptionSpec="1.0"/,
+    const versions: number[] = [];
+    const subscription = apollo
+      .subscribe<{ scoreboard: { version: number } }>({ query: gql(BOARD), variables: { board: 'weekly' } })
+      .subscribe({ next: (r) => r.data && versions.push(r.data.scoreboard.version) });
+    try {
+      await waitFor(() => versions.length === 1, 'the first snapshot over multipart');
+      expect(versions).toEqual([10]);
+      live.publish(snapshot(11, ['m', 'n']));
+      await waitFor(() => versions.length === 2, 'the update over multipart');
+      expect(versions).toEqual([10, 11]);
+    } finally {
+      subscription.unsubscribe();
+      apollo.stop();
+    }
+    await waitFor(() => heartbeatRouter.engine.stats().subscriptions === 0, 'multipart subscriber to leave');
+  });
+
+  it('should serve subscriptions over SSE to the graphql-sse client, with the same sharing', async () => {
+    live.publish(snapshot(20, ['s']));
+    const sse = createSseClient({ url: router.url, retryAttempts: 0 });
+    const versions: number[] = [];
+    const ws = client();
+    const wsResults = collect(ws, BOARD, { board: 'weekly' });
+    let finished: unknown;
+    const dispose = sse.subscribe<{ scoreboard: { version: number } }>(
+      { query: BOARD, variables: { board: 'weekly' } },
+      {
+        next: (r) => r.data && versions.push(r.data.scoreboard.version),
+        error: (e) => {
+          finished = e;
+        },
+        complete: () => {
+          finished = 'complete';
+        },
+      },
     );
-    const reader = res.body!.getReader();
-    let text = '';
-    const parts = () =>
-      text
-        .split('\r\n--graphql')
-        .map((p) => p.split('\r\n\r\n')[1])
-        .filter((p): p is string => Boolean(p && p !== '{}'))
-        .map((p) => JSON.parse(p) as { payload: { data: { scoreboard: { version: number } } } });
-    const readUntil = async (n: number) => {
-      while (parts().length < n) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        text += new TextDecoder().decode(value);
-      }
-    };
-    await readUntil(1);
-    expect(parts()[0]?.payload.data.scoreboard.version).toBe(10);
-    live.publish(snapshot(11, ['m', 'n']));
-    await readUntil(2);
-    expect(parts()[1]?.payload.data.scoreboard.version).toBe(11);
-    controller.abort();
-    await waitFor(() => router.engine.stats().subscriptions === 0, 'multipart subscriber to leave');
+    try {
+      await waitFor(() => versions.length === 1 && wsResults.results.length === 1, 'first snapshots');
+      // One upstream subscription serves both transports.
+      expect(live.stats.activeSubscriptions).toBe(1);
+      live.publish(snapshot(21, ['s', 't']));
+      await waitFor(() => versions.length === 2, 'the update over SSE');
+      expect(versions).toEqual([20, 21]);
+      expect(finished).toBeUndefined();
+      // A query over SSE: one result, then complete.
+      const answer = await new Promise<unknown>((resolve, reject) => {
+        let result: unknown;
+        sse.subscribe(
+          { query: '{ player(id: "p1") { id name } }' },
+          { next: (r) => (result = r), error: reject, complete: () => resolve(result) },
+        );
+      });
+      expect(answer).toEqual({ data: { player: { id: 'p1', name: 'Player p1' } } });
+    } finally {
+      dispose();
+      sse.dispose();
+      wsResults.dispose();
+    }
   });
 
   it('should explain that HTTP subscriptions need multipart or graphql-ws', async () => {

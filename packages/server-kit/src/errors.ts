@@ -23,6 +23,7 @@ const PUBLIC_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
   // The router's: a field whose subgraph did not answer (partial data, see README).
   'SERVICE_UNAVAILABLE',
 ]);

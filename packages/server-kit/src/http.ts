@@ -51,6 +51,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Extra response headers, e.g. `connection: close`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -66,15 +68,24 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        reject(new HttpError(413, `Request body larger than ${maxBytes} bytes.`));
-        req.destroy();
+        // A chunked body announces no length: it is over the limit only once read this
+        // far. Stop keeping it and answer 413 on a connection that then closes, so the
+        // client reads an answer instead of a reset.
+        req.off('data', onData);
+        chunks.length = 0;
+        // What still arrives is read and dropped while the answer goes out (closing
+        // with unread input would reset the answer away), for a few seconds at most.
+        req.resume();
+        setTimeout(() => req.socket.destroy(), 5_000).unref();
+        reject(new HttpError(413, `Request body larger than ${maxBytes} bytes.`, { connection: 'close' }));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -91,10 +102,34 @@ export function sendJson(
   res.end(body);
 }
 
-function sendGraphQLError(res: ServerResponse, error: GraphQLError) {
+/**
+ * A GraphQL error answered before any operation runs (a bad token, an oversized
+ * body, a refused transport). Clients that accept `application/graphql-response+json`
+ * get that media type, with the status kept: Apollo Client then reads the body as
+ * GraphQL errors (UNAUTHENTICATED...) instead of an opaque server error.
+ */
+function sendRequestError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  errors: { message: string; extensions: Record<string, unknown> }[],
+  headers: Record<string, string> = {},
+) {
+  const graphqlResponse = /application\/graphql-response\+json/i.test(req.headers.accept ?? '');
+  const body = JSON.stringify({ errors });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': graphqlResponse
+      ? 'application/graphql-response+json; charset=utf-8'
+      : 'application/json; charset=utf-8',
+  });
+  res.end(body);
+}
+
+function sendGraphQLError(req: IncomingMessage, res: ServerResponse, error: GraphQLError) {
   const http = error.extensions.http as { status?: number } | undefined;
   const { http: _omit, ...extensions } = error.extensions;
-  sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+  sendRequestError(req, res, http?.status ?? 400, [{ message: error.message, extensions }]);
 }
 
 function headerMapOf(req: IncomingMessage): HeaderMap {
@@ -105,9 +140,21 @@ function headerMapOf(req: IncomingMessage): HeaderMap {
   return headers;
 }
 
+/** An allowed origin matches exactly, or by any port when it ends in `:*` (`http://localhost:*`). */
+function originAllowed(origin: string, origins: string[]): boolean {
+  for (const allowed of origins) {
+    if (allowed === '*' || allowed === origin) return true;
+    if (allowed.endsWith(':*')) {
+      const base = allowed.slice(0, -1);
+      if (origin.startsWith(base) && /^\d{1,5}$/.test(origin.slice(base.length))) return true;
+    }
+  }
+  return false;
+}
+
 function applyCors(req: IncomingMessage, res: ServerResponse, origins: string[]): void {
   const origin = req.headers.origin;
-  if (!origin || !(origins.includes('*') || origins.includes(origin))) return;
+  if (!origin || !originAllowed(origin, origins)) return;
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('vary', 'origin');
   res.setHeader('access-control-allow-credentials', 'true');
@@ -211,16 +258,20 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
         return;
       }
       if (error instanceof GraphQLError) {
-        sendGraphQLError(res, error);
+        sendGraphQLError(req, res, error);
       } else if (error instanceof HttpError) {
-        sendJson(res, error.status, {
-          errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }],
-        });
+        sendRequestError(
+          req,
+          res,
+          error.status,
+          [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }],
+          error.headers,
+        );
       } else {
         logger.error({ err: error, path: url.pathname }, 'unhandled error in HTTP handler');
-        sendJson(res, 500, {
-          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
-        });
+        sendRequestError(req, res, 500, [
+          { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        ]);
       }
     }
   });
