@@ -210,6 +210,82 @@ describe('router', () => {
     expect(health.status).toBe(200);
   });
 
+  it('should answer 413 to a chunked body over the limit, not reset the connection', async () => {
+    const { request } = await import('node:http');
+    const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>(
+      (resolve, reject) => {
+        const req = request(
+          router.url,
+          { method: 'POST', headers: { 'content-type': 'application/json' } },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => {
+              body += c;
+            });
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }),
+            );
+          },
+        );
+        req.on('error', reject);
+        // No content-length: Node sends it chunked, 500 bytes at a time, well past 2,000.
+        const chunk = `{"query": "${'x'.repeat(500)}`;
+        let sent = 0;
+        const write = () => {
+          while (sent < 20 && req.write(chunk)) sent += 1;
+          if (sent < 20) req.once('drain', write);
+          else req.end('"}');
+        };
+        write();
+      },
+    );
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toEqual({
+      errors: [{ message: 'Request body larger than 2000 bytes.', extensions: { code: 'BAD_REQUEST' } }],
+    });
+    expect(answer.connection).toBe('close');
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+
+  it('should answer errors found before planning as application/graphql-response+json when the client accepts it', async () => {
+    const accept = 'application/graphql-response+json, application/json;q=0.9';
+    const badToken = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept, authorization: 'Bearer not-a-token' },
+      body: JSON.stringify({ query: '{ seen { authorization } }' }),
+    });
+    expect(badToken.status).toBe(401);
+    expect(badToken.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+    expect((await badToken.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    const plain = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer not-a-token' },
+      body: JSON.stringify({ query: '{ seen { authorization } }' }),
+    });
+    expect(plain.status).toBe(401);
+    expect(plain.headers.get('content-type')).toMatch(/^application\/json/);
+    const huge = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept },
+      body: JSON.stringify({ query: `{ seen { authorization } } # ${'x'.repeat(5000)}` }),
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+  });
+
+  it('should answer a persisted-query hash that does not match its query with a client error code', async () => {
+    const res = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: '{ seen { requestId } }',
+        extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } },
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).errors[0].extensions.code).toBe('PERSISTED_QUERY_HASH_MISMATCH');
+  });
+
   it('should refuse operations nested too deep or with too many aliases, before planning', async () => {
     const before = echo.calls();
     const deep = `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } } } }`;
@@ -277,6 +353,19 @@ describe('router', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://studio.apollographql.com');
     const other = await fetch(router.url, { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // A frontend dev server on this machine, on any port.
+    for (const origin of ['http://localhost:5173', 'http://127.0.0.1:3000']) {
+      const local = await fetch(router.url, { method: 'OPTIONS', headers: { origin } });
+      expect(local.headers.get('access-control-allow-origin')).toBe(origin);
+    }
+    for (const origin of [
+      'http://localhost.evil.example:5173',
+      'http://localhost:5173.evil.example',
+      'https://localhost:x',
+    ]) {
+      const lookalike = await fetch(router.url, { method: 'OPTIONS', headers: { origin } });
+      expect(lookalike.headers.get('access-control-allow-origin')).toBeNull();
+    }
   });
 
   it('should pick up a changed supergraph file without a restart', async () => {
@@ -318,6 +407,11 @@ describe('router in production', () => {
         headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST' },
       });
       expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+      const local = await fetch(router.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173' },
+      });
+      expect(local.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       await router.stop();
       await echo.stop();
