@@ -256,7 +256,9 @@ describe('router', () => {
     });
     expect(badToken.status).toBe(401);
     expect(badToken.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
-    expect((await badToken.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(
+      ((await badToken.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+    ).toBe('UNAUTHENTICATED');
     const plain = await fetch(router.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer not-a-token' },
@@ -283,7 +285,9 @@ describe('router', () => {
       }),
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).errors[0].extensions.code).toBe('PERSISTED_QUERY_HASH_MISMATCH');
+    expect(
+      ((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+    ).toBe('PERSISTED_QUERY_HASH_MISMATCH');
   });
 
   it('should refuse operations nested too deep or with too many aliases, before planning', async () => {
