@@ -459,6 +459,36 @@ describe('federated subscriptions', () => {
     });
     expect(res.status).toBe(401);
   });
+
+  it('should refuse a forged token on the SSE path with 401, and count SSE streams in the per-client cap', async () => {
+    const forged = await fetch(router.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer('forged') },
+      body: JSON.stringify({ query: BOARD, variables: { board: 'weekly' } }),
+    });
+    expect(forged.status).toBe(401);
+    // MAX_SUBSCRIPTIONS_PER_CONNECTION is 3 here: the fourth HTTP stream of one client is refused.
+    const controllers = [1, 2, 3, 4].map(() => new AbortController());
+    const streams: Response[] = [];
+    // One after the other, so that the fourth is the one over the cap.
+    for (const c of controllers) {
+      streams.push(
+        await fetch(router.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: BOARD, variables: { board: 'weekly' } }),
+          signal: c.signal,
+        }),
+      );
+    }
+    try {
+      const refused = await streams[3]!.text();
+      expect(refused).toContain('"RATE_LIMITED"');
+      expect(refused).toMatch(/event: complete\ndata:\n\n$/);
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+  });
 });
 
 describe('subscription limits', () => {
