@@ -25,6 +25,10 @@ const schema = z.object({
   MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(30),
   /** Active subscriptions this router process serves at most. */
   MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(50_000),
+  /** Open graphql-ws connections one client address may hold (see TRUSTED_PROXIES). */
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().positive().default(100),
+  /** Time a graphql-ws client has to send connection_init after opening the socket. */
+  WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   /** Subscriptions one graphql-ws connection may hold. */
   MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(100),
   /** Reconnect attempts to a subgraph before its client streams end with an error. */
@@ -88,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     subscriptions: {
       maxSubscriptions: c.MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerConnection: c.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxConnectionsPerAddress: c.WS_MAX_CONNECTIONS_PER_ADDRESS,
+      connectionInitTimeoutMs: c.WS_CONNECTION_INIT_TIMEOUT_MS,
       retryAttempts: c.SUBSCRIPTION_RETRY_ATTEMPTS,
       slowConsumerTimeoutMs: c.SLOW_CONSUMER_TIMEOUT_MS,
       highWaterMarkBytes: c.SUBSCRIPTION_HIGH_WATER_BYTES,

@@ -11,4 +11,6 @@ export interface RouterContext {
    * undefined when unknown, and then the header is not sent at all.
    */
   clientAddress: string | undefined;
+  /** On graphql-ws connections: when the connection's token expires. */
+  tokenExpiresAt?: Date | undefined;
 }

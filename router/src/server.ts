@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { createTokenVerifier, viewerFromAuthorization, viewerFromHeaders } from '@fitness/auth';
+import { bearerToken, createTokenVerifier, viewerFromAuthorization, viewerFromHeaders } from '@fitness/auth';
 import {
   badUserInput,
   closeHttpServer,
@@ -215,6 +215,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     engine,
     limits: {
       maxSubscriptionsPerConnection: config.subscriptions.maxSubscriptionsPerConnection,
+      maxConnectionsPerAddress: config.subscriptions.maxConnectionsPerAddress,
+      connectionInitTimeoutMs: config.subscriptions.connectionInitTimeoutMs,
       slowConsumerTimeoutMs: config.subscriptions.slowConsumerTimeoutMs,
       highWaterMarkBytes: config.subscriptions.highWaterMarkBytes,
     },
@@ -225,8 +227,17 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       }
       const authorization = raw ?? undefined;
       const viewer = await viewerFromAuthorization(authorization, verify);
-      return { ...identify(viewer, req), authorization: viewer.userId ? authorization : undefined };
+      const token = viewer.userId ? bearerToken(authorization) : undefined;
+      return {
+        ...identify(viewer, req),
+        authorization: viewer.userId ? authorization : undefined,
+        // Verified just above; read again for its expiry, which the socket must not outlive.
+        tokenExpiresAt: token ? (await verify(token)).expiresAt : undefined,
+      };
     },
+    expiresAt: (auth) => auth.tokenExpiresAt,
+    clientAddress: (req) =>
+      clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustedProxies),
     identity: (auth) => auth,
     // A request id per operation, as over HTTP.
     execute: (request, auth) => executeOnce(request, { ...auth, requestId: requestIdOf(undefined) }),

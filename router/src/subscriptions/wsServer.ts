@@ -21,6 +21,8 @@ export const SLOW_CONSUMER_CLOSE_CODE = 1013;
 export interface WsLimits {
   /** Subscriptions one connection may hold. @default 100 */
   maxSubscriptionsPerConnection: number;
+  /** Open connections one client address may hold; more are refused with HTTP 429. @default 100 */
+  maxConnectionsPerAddress: number;
   /** Time allowed between opening the socket and connection_init. @default 3_000 */
   connectionInitTimeoutMs: number;
   /** Bytes a socket may have unsent before new results wait (latest wins). @default 1_048_576 */
@@ -35,6 +37,7 @@ export interface WsLimits {
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
   maxSubscriptionsPerConnection: 100,
+  maxConnectionsPerAddress: 100,
   connectionInitTimeoutMs: 3_000,
   highWaterMarkBytes: 1_048_576,
   slowConsumerTimeoutMs: 15_000,
@@ -58,6 +61,10 @@ export interface WsServerOptions<TAuth> {
    * closes the socket with 4403 Forbidden; anonymous callers return an anonymous auth.
    */
   authenticate(payload: Record<string, unknown>, req: IncomingMessage): Promise<TAuth>;
+  /** The client's address (as the router determines it), for the per-address connection cap. */
+  clientAddress?(req: IncomingMessage): string | undefined;
+  /** When the connection's credentials stop being valid: the socket is closed with 4403 then. */
+  expiresAt?(auth: TAuth): Date | undefined;
   /** Turns the connection's auth into a subscription request's identity. */
   identity(auth: TAuth): {
     viewer: Viewer;
@@ -96,12 +103,33 @@ export function serveWebSockets<TAuth>(options: WsServerOptions<TAuth>): WsServe
       protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false,
   });
 
+  // Open connections per client address; an entry goes when its last connection does.
+  const perAddress = new Map<string, number>();
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       if (requestUrl(req).pathname !== options.path) {
         socket.destroy();
         return;
       }
+      const address = options.clientAddress?.(req) ?? 'unknown';
+      const open = perAddress.get(address) ?? 0;
+      if (open >= limits.maxConnectionsPerAddress) {
+        // Refused before the handshake: clients see a failed connection and back off.
+        socket.end(
+          'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 10\r\nContent-Length: 0\r\n\r\n',
+        );
+        return;
+      }
+      perAddress.set(address, open + 1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const left = (perAddress.get(address) ?? 1) - 1;
+        if (left > 0) perAddress.set(address, left);
+        else perAddress.delete(address);
+      };
+      socket.once('close', release);
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } catch (err) {
       logger.warn({ err }, 'refused a WebSocket upgrade');
@@ -172,6 +200,7 @@ class Connection<TAuth> {
   private blockedSince: number | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -200,9 +229,25 @@ class Connection<TAuth> {
     });
     ws.on('close', () => {
       clearTimeout(initTimer);
+      clearTimeout(this.expiryTimer);
       this.dispose();
     });
     ws.on('error', (err) => options.logger.debug({ err }, 'websocket error'));
+  }
+
+  /** A socket must not outlive its token: 4403 when it expires, as at connect time. */
+  private closeAtExpiry(expiresAt: Date | undefined): void {
+    if (!expiresAt) return;
+    // setTimeout holds at most about 24.8 days: longer waits are taken in steps.
+    const wait = Math.min(expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(
+      () => {
+        if (Date.now() >= expiresAt.getTime()) this.close(CloseCode.Forbidden, 'Token has expired.');
+        else this.closeAtExpiry(expiresAt);
+      },
+      Math.max(0, wait),
+    );
+    this.expiryTimer.unref();
   }
 
   private close(code: number, reason: string): void {
@@ -250,6 +295,7 @@ class Connection<TAuth> {
           }
           return;
         }
+        this.closeAtExpiry(this.options.expiresAt?.(this.auth));
         this.send({ type: MessageType.ConnectionAck });
         return;
       }
@@ -314,6 +360,12 @@ class Connection<TAuth> {
       const result = await this.options.execute(payload, auth);
       if (!this.subscriptions.has(id) || this.closed) return;
       this.subscriptions.delete(id);
+      if (!('data' in result) && result.errors?.length) {
+        // Refused before it ran (parse, validation, limits): the protocol's `error`
+        // message, which ends the operation, not a `next` result.
+        this.send({ id, type: MessageType.Error, payload: [...result.errors] });
+        return;
+      }
       this.send({ id, type: MessageType.Next, payload: result as never });
       this.send({ id, type: MessageType.Complete });
       return;
