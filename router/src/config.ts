@@ -29,6 +29,12 @@ const schema = z.object({
   WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().positive().default(100),
   /** Time a graphql-ws client has to send connection_init after opening the socket. */
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+  /** Operations whose estimated cost is above this are refused (see README, "Limits"). */
+  MAX_OPERATION_COST: z.coerce.number().int().positive().default(2_000),
+  /** `enforce` refuses over-limit operations; `measure` only logs and counts them. */
+  DEMAND_CONTROL_MODE: z.enum(['enforce', 'measure']).default('enforce'),
+  /** Assumed size of a list whose size neither an argument nor @listSize tells. */
+  DEMAND_CONTROL_LIST_SIZE: z.coerce.number().int().positive().default(10),
   /** Subscriptions one graphql-ws connection may hold. */
   MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(100),
   /** Reconnect attempts to a subgraph before its client streams end with an error. */
@@ -89,6 +95,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
     operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
+    demandControl: {
+      maxCost: c.MAX_OPERATION_COST,
+      mode: c.DEMAND_CONTROL_MODE,
+      defaultListSize: c.DEMAND_CONTROL_LIST_SIZE,
+    },
     subscriptions: {
       maxSubscriptions: c.MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerConnection: c.MAX_SUBSCRIPTIONS_PER_CONNECTION,

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { EngineStats } from './subscriptions/engine.js';
 
 export interface RouterMetrics {
@@ -8,6 +8,8 @@ export interface RouterMetrics {
   wsConnectionOpened(): void;
   wsConnectionClosed(): void;
   slowConsumerClosed(): void;
+  /** One operation's estimated cost (demand control), and whether it was refused. */
+  operationCost(cost: number, refused: boolean): void;
   /** Counts HTTP responses by status. */
   observe(server: Server): void;
   /** Logs subscription activity (with events/s) every `intervalMs` while there is any. */
@@ -84,8 +86,24 @@ export function createRouterMetrics(stats: () => EngineStats): RouterMetrics {
     (s) => s.messagesDelivered,
   );
 
+  const costs = new Histogram({
+    name: 'router_operation_estimated_cost',
+    help: 'Estimated cost of each operation (demand control), before it is planned.',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 100_000],
+    registers: [registry],
+  });
+  const refusedForCost = new Counter({
+    name: 'router_operations_refused_cost_total',
+    help: 'Operations refused with COST_ESTIMATED_TOO_EXPENSIVE.',
+    registers: [registry],
+  });
+
   return {
     registry,
+    operationCost(cost, refused) {
+      costs.observe(cost);
+      if (refused) refusedForCost.inc();
+    },
     wsConnectionOpened: () => connections.inc(),
     wsConnectionClosed: () => connections.dec(),
     slowConsumerClosed: () => slowConsumers.inc(),

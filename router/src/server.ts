@@ -17,6 +17,7 @@ import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
+import { DemandControl } from './demandControl.js';
 import { RouterGateway } from './gateway.js';
 import { operationLimitRules } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
@@ -59,6 +60,19 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     logger,
   });
   const validationRules = operationLimitRules(config.operationLimits);
+  // The engine's stats are read at scrape time, once it exists.
+  const metrics = createRouterMetrics(() => engine.stats());
+  const demand = new DemandControl({
+    ...config.demandControl,
+    onEstimate: (cost, refused) => metrics.operationCost(cost, refused),
+    onOverLimit: (details) =>
+      logger.warn(
+        { ...details, mode: config.demandControl.mode },
+        config.demandControl.mode === 'enforce'
+          ? 'operation refused: estimated cost over the limit'
+          : 'operation over the cost limit (measure mode: served anyway)',
+      ),
+  });
   const engine = new SubscriptionEngine({
     logger,
     validationRules,
@@ -69,12 +83,16 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       sharing: config.subscriptions.sharing,
     },
     upstream: { retryAttempts: config.subscriptions.retryAttempts },
+    admit: (schema, document, operationName, variables) => {
+      demand.check(schema, document, operationName, variables);
+    },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    demand.updateSupergraph(coreSupergraphSdl);
     engine.updateSchema(coreSupergraphSdl, apiSchema);
     ready = true;
   });
-  const metrics = createRouterMetrics(() => engine.stats());
+
   const httpSubscriptionQuota = new MultipartQuota(config.subscriptions.maxSubscriptionsPerConnection);
   const persistedQueries = new PersistedQueries();
 
@@ -89,6 +107,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     persistedQueries: { cache: persistedQueries.cache },
     logger,
     plugins: [
+      demand.plugin(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),

@@ -24,8 +24,10 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'PERSISTED_QUERY_HASH_MISMATCH',
-  // The router's: a field whose subgraph did not answer (partial data, see README).
+  // The router's: a field whose subgraph did not answer (partial data, see README),
+  // and an operation refused by demand control.
   'SERVICE_UNAVAILABLE',
+  'COST_ESTIMATED_TOO_EXPENSIVE',
 ]);
 
 export function isPublicCode(code: unknown): boolean {

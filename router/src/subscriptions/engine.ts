@@ -143,6 +143,16 @@ export class SubscriptionEngine {
       logger: Logger;
       /** Extra validation rules (operation limits), as on HTTP. */
       validationRules?: readonly import('graphql').ValidationRule[];
+      /**
+       * Admits a valid operation with its coerced variables before it is planned (demand
+       * control), or throws the GraphQLError to answer, as on HTTP.
+       */
+      admit?: (
+        schema: import('graphql').GraphQLSchema,
+        document: DocumentNode,
+        operationName: string | undefined,
+        variables: Record<string, unknown>,
+      ) => void;
       subgraphUrls: Record<string, string>;
       subgraphTimeoutMs: number;
       limits?: Partial<EngineLimits>;
@@ -230,6 +240,22 @@ export class SubscriptionEngine {
       );
     }
     const variables = coerced.coerced;
+    try {
+      this.options.admit?.(
+        state.apiGraphQLSchema,
+        prepared.document,
+        request.operationName ?? undefined,
+        variables,
+      );
+    } catch (error) {
+      if (error instanceof GraphQLError) {
+        const { http: _status, ...extensions } = error.extensions;
+        throw new SubscribeRefused([{ message: error.message, extensions }]);
+      }
+      throw error;
+    }
+    // Planned only once admitted: demand control comes before planning.
+    void prepared.plan;
     if (!this.limits.sharing) this.unshared += 1;
     const partition = !this.limits.sharing
       ? `unshared:${this.unshared}`
@@ -313,17 +339,22 @@ export class SubscriptionEngine {
       throw refuse('Name the operation to run with operationName.', 'OPERATION_RESOLUTION_FAILURE');
     }
     if (operation.operation !== 'subscription') throw refuse('Only subscriptions are served here.');
-    let plan: SubscriptionPlan;
-    try {
-      plan = state.plan(document, operationName);
-    } catch (error) {
-      this.options.logger.error({ err: error }, 'could not plan a subscription');
-      throw refuse('This subscription cannot be planned.', ErrorCode.INTERNAL_SERVER_ERROR);
-    }
-    const prepared = {
+    const logger = this.options.logger;
+    let plan: SubscriptionPlan | undefined;
+    const prepared: PreparedOperation = {
       document,
       operation,
-      plan,
+      // Planned on first use, which comes after admission (demand control).
+      get plan() {
+        if (plan) return plan;
+        try {
+          plan = state.plan(document, operationName);
+        } catch (error) {
+          logger.error({ err: error }, 'could not plan a subscription');
+          throw refuse('This subscription cannot be planned.', ErrorCode.INTERNAL_SERVER_ERROR);
+        }
+        return plan;
+      },
       viewerDependent: state.isViewerDependent(document, operation),
     };
     this.prepared.set(key, prepared);

@@ -28,6 +28,7 @@ export type Exercise = {
 /** The top of one board in its current period. Equal scores are ordered by user id. */
 export type Leaderboard = {
   __typename?: 'Leaderboard';
+  /** Best first, at most board.first (1 to 100; demand control counts 100). */
   entries: Array<LeaderboardEntry>;
   metric: LeaderboardMetric;
   period: LeaderboardPeriod;
@@ -246,6 +247,7 @@ export type Workout = {
   distanceM: Maybe<Scalars['Float']['output']>;
   durationSec: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
+  /** In logged order. Up to 200; demand control assumes 20. */
   sets: Array<WorkoutSet>;
   sport: Sport;
   startedAt: Scalars['DateTime']['output'];
