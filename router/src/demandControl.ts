@@ -144,7 +144,8 @@ export function estimateCost(
       const given = node.arguments?.find((a) => a.name.value === name);
       // A variable the client left out falls back to the argument's default, as in execution.
       const value =
-        (given ? argumentValue(given.value) : undefined) ?? field.args.find((a) => a.name === name)?.defaultValue;
+        (given ? argumentValue(given.value) : undefined) ??
+        field.args.find((a) => a.name === name)?.defaultValue;
       if (typeof value === 'number' && Number.isFinite(value)) size = Math.max(size ?? 0, value);
     }
     return Math.max(0, size ?? spec?.assumedSize ?? defaultListSize);
