@@ -8,6 +8,8 @@ BASE=${SERVICES_DIR:-/tmp/fitness-ci-services}
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
 NATS_PORT=${NATS_PORT:-54222}
+MONGO_PORT=${MONGO_PORT:-57017}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$BASE"
 chmod 755 "$BASE"
 # What this run started (and so may stop): servers already running are reused, not owned.
@@ -38,6 +40,22 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/"$NATS_PORT") 2>/dev/null; then
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
 fi
 
+# No mongod can be installed here (not in Debian, and the npm downloaders' host is
+# unreachable): a MongoDB wire-protocol emulator stands in (packages/testing/mongo/server.py,
+# on Debian's python3-mockupdb and python3-mongomock, hence Debian's python3).
+MONGO_UP=true
+if ! (exec 3<>/dev/tcp/127.0.0.1/"$MONGO_PORT") 2>/dev/null; then
+  nohup /usr/bin/python3 "$ROOT/packages/testing/mongo/server.py" --port "$MONGO_PORT" >"$BASE/mongo.log" 2>&1 &
+  echo "mongo $!" >> "$STARTED"
+  MONGO_UP=false
+  for _ in $(seq 50); do
+    if grep -q '^listening' "$BASE/mongo.log"; then MONGO_UP=true; break; fi
+    sleep 0.1
+  done
+  $MONGO_UP || echo "the MongoDB test server did not start; see $BASE/mongo.log" >&2
+fi
+
 echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
 echo "export TEST_NATS_URL=nats://127.0.0.1:$NATS_PORT"
+if $MONGO_UP; then echo "export MONGODB_URL=mongodb://127.0.0.1:$MONGO_PORT/fitness"; fi

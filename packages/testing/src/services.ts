@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /**
- * Real servers for tests. `.ci/run` starts PostgreSQL, Redis and NATS and exports
- * these variables; on a developer machine without them the suites that need them
- * are skipped with a line saying so, and under CI a missing server is an error.
+ * Real servers for tests. `.ci/run` starts PostgreSQL, Redis, NATS and the MongoDB
+ * test server (packages/testing/mongo/server.py, an emulator: see the README) and
+ * exports these variables; on a developer machine without them the suites that need
+ * them are skipped with a line saying so, and under CI a missing server is an error.
  */
 export const testServices = {
   postgres: process.env.TEST_POSTGRES_URL || undefined,
@@ -24,13 +25,12 @@ const ENV_NAMES: Record<TestService, string> = {
 
 /**
  * The URL of a real server for a suite, or undefined (and a loud "skipped" line)
- * when it is not configured. MongoDB may be missing even under CI: no mongod can be
- * installed on the CI machines.
+ * when it is not configured.
  */
 export function realService(service: TestService, suite: string): string | undefined {
   const url = testServices[service];
   if (url) return url;
-  if (process.env.CI && service !== 'mongodb') {
+  if (process.env.CI) {
     throw new Error(
       `${ENV_NAMES[service]} must be set under CI: the ${suite} suite needs a real ${service} server.`,
     );
