@@ -33,6 +33,13 @@ const schema = z.object({
   SIGNIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
   /** The throttling window, in seconds. @default 900 (15 minutes) */
   SIGNIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /**
+   * Sign-ups (each one scrypt with 32 MiB) allowed per client address per window.
+   * Room for a household, an office or a carrier NAT, none for a flood.
+   */
+  SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  /** The sign-up window, in seconds. @default 900 (15 minutes) */
+  SIGNUP_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   ...authEnv,
 });
 
@@ -57,6 +64,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxFailuresPerAccount: c.SIGNIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerAddress: c.SIGNIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: c.SIGNIN_THROTTLE_WINDOW_SECONDS,
+    },
+    signUpThrottle: {
+      maxPerAddress: c.SIGNUP_MAX_PER_ADDRESS,
+      windowSeconds: c.SIGNUP_THROTTLE_WINDOW_SECONDS,
     },
     // users issues the tokens: it alone may hold JWT_PRIVATE_KEY.
     tokens: { ...tokenSettingsFrom(c, production, 'issuer'), ttlSeconds: c.JWT_TTL_SECONDS },

@@ -6,6 +6,7 @@ import { clientAddressOf, createContext } from './context.js';
 import { jwksRoutes } from './jwks.js';
 import { createUsersServer } from './server.js';
 import { SignInThrottle } from './signInThrottle.js';
+import { SignUpThrottle } from './signUpThrottle.js';
 import { openRateLimiter, openStores } from './stores.js';
 
 async function main() {
@@ -18,6 +19,7 @@ async function main() {
     issueToken: createTokenIssuer(config.tokens),
     defaultRegion: config.defaultRegion,
     signInThrottle: new SignInThrottle(limiter, config.signInThrottle),
+    signUpThrottle: new SignUpThrottle(limiter, config.signUpThrottle),
   };
   const stores = await openStores(config, logger);
   const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'users', logger });

@@ -34,6 +34,11 @@ export function addressKey(raw: string | null | undefined): string | null {
   return groups ? `${groups.slice(0, 4).join(':')}::/64` : address;
 }
 
+/** A limiter's wait as the whole seconds of RATE_LIMITED's `retryAfterSec`, at least 1. */
+export function retryAfterSeconds(retryAfterMs: number): number {
+  return Math.max(1, Math.ceil(retryAfterMs / 1000));
+}
+
 /** The eight 16-bit groups of an IPv6 address, or null for forms with an embedded IPv4 part. */
 function expandIPv6(address: string): string[] | null {
   if (address.includes('.')) return null;
@@ -79,7 +84,7 @@ export class SignInThrottle {
     }
     const decision = await this.limiter.take(rules);
     if (!decision.allowed) {
-      const retryAfterSec = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+      const retryAfterSec = retryAfterSeconds(decision.retryAfterMs);
       throw rateLimited(`Too many failed sign-ins. Try again in ${retryAfterSec} seconds.`, retryAfterSec);
     }
     return {

@@ -14,6 +14,7 @@ import { DuplicateError, type UsersStore } from '../src/datasources/UsersStore.j
 import { MemoryOutbox } from '../src/events.js';
 import { createUsersServer } from '../src/server.js';
 import { SignInThrottle } from '../src/signInThrottle.js';
+import { SignUpThrottle } from '../src/signUpThrottle.js';
 import { connectMongo } from '../src/stores.js';
 
 const logger = createLogger('users-events-test', 'silent');
@@ -30,6 +31,7 @@ const accounts: AccountSettings = {
     maxFailuresPerAddress: 1_000,
     windowSeconds: 900,
   }),
+  signUpThrottle: new SignUpThrottle(new MemoryRateLimiter(), { maxPerAddress: 1_000, windowSeconds: 900 }),
 };
 
 const SIGN_UP =

@@ -10,6 +10,7 @@ import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
 import { jwksRoutes } from '../src/jwks.js';
 import { createUsersServer } from '../src/server.js';
 import { SignInThrottle } from '../src/signInThrottle.js';
+import { SignUpThrottle } from '../src/signUpThrottle.js';
 import { uniqueHandle } from './adapters.js';
 
 const logger = createLogger('users-test', 'silent');
@@ -24,6 +25,7 @@ async function startUsers(env: NodeJS.ProcessEnv): Promise<Served> {
     issueToken: createTokenIssuer(config.tokens),
     defaultRegion: config.defaultRegion,
     signInThrottle: new SignInThrottle(new MemoryRateLimiter(), config.signInThrottle),
+    signUpThrottle: new SignUpThrottle(new MemoryRateLimiter(), config.signUpThrottle),
   };
   return serve({
     logger,

@@ -2,6 +2,7 @@ import { createTokenIssuer, DEVELOPMENT_JWT_SECRET } from '@fitness/auth';
 import { createLogger } from '@fitness/server-kit';
 import { assertSingleResult, errorCodes, type SingleResult } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { clientAddressOf, createContext } from '../src/context.js';
 import { MemoryRateLimiter } from '../src/datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
@@ -9,6 +10,7 @@ import type { AccountSettings } from '../src/datasources/UsersDataSource.js';
 import { hashPassword } from '../src/passwords.js';
 import { createUsersServer } from '../src/server.js';
 import { addressKey, SignInThrottle } from '../src/signInThrottle.js';
+import { SignUpThrottle } from '../src/signUpThrottle.js';
 import { openRateLimiter } from '../src/stores.js';
 import { uniqueHandle } from './adapters.js';
 
@@ -16,6 +18,15 @@ const logger = createLogger('users-test', 'silent');
 const PASSWORD = 'correct horse battery';
 const SIGN_IN = `mutation ($input: SignInInput!) { signIn(input: $input) { token user { id } } }`;
 const WINDOW_SECONDS = 900;
+const issueToken = createTokenIssuer({
+  secret: DEVELOPMENT_JWT_SECRET,
+  issuer: 'fitness-users',
+  audience: 'fitness-api',
+  ttlSeconds: 600,
+});
+/** signUp is throttled on its own counters: unlimited here, where signIn is tested. */
+const unlimitedSignUps = () =>
+  new SignUpThrottle(new MemoryRateLimiter(), { maxPerAddress: 1_000, windowSeconds: WINDOW_SECONDS });
 
 describe('signIn throttling', () => {
   const server = createUsersServer(logger);
@@ -35,18 +46,14 @@ describe('signIn throttling', () => {
     },
   });
   const accounts: AccountSettings = {
-    issueToken: createTokenIssuer({
-      secret: DEVELOPMENT_JWT_SECRET,
-      issuer: 'fitness-users',
-      audience: 'fitness-api',
-      ttlSeconds: 600,
-    }),
+    issueToken,
     defaultRegion: 'EU',
     signInThrottle: new SignInThrottle(new MemoryRateLimiter(), {
       maxFailuresPerAccount: 5,
       maxFailuresPerAddress: 20,
       windowSeconds: WINDOW_SECONDS,
     }),
+    signUpThrottle: unlimitedSignUps(),
   };
 
   beforeAll(async () => {
@@ -176,6 +183,7 @@ describe('signIn throttling with Redis down', () => {
           maxFailuresPerAddress: 20,
           windowSeconds: WINDOW_SECONDS,
         }),
+        signUpThrottle: unlimitedSignUps(),
       };
       const response = await server.executeOperation(
         { query: SIGN_IN, variables: { input: { email: 'a@example.com', password: PASSWORD } } },
@@ -196,6 +204,98 @@ describe('signIn throttling with Redis down', () => {
       await server.stop();
       await limiter.close();
     }
+  });
+});
+
+describe('signUp throttling', () => {
+  const SIGN_UP = `mutation ($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
+  const MAX = 3;
+  const server = createUsersServer(logger);
+  const store = new MemoryUsersStore();
+  const limiter = new MemoryRateLimiter();
+  const accounts: AccountSettings = {
+    issueToken,
+    defaultRegion: 'EU',
+    signInThrottle: new SignInThrottle(limiter, {
+      maxFailuresPerAccount: 5,
+      maxFailuresPerAddress: 20,
+      windowSeconds: WINDOW_SECONDS,
+    }),
+    signUpThrottle: new SignUpThrottle(limiter, { maxPerAddress: MAX, windowSeconds: WINDOW_SECONDS }),
+  };
+  let nextAddress = 1;
+  const freshAddress = () => `192.0.2.${nextAddress++}`;
+
+  beforeAll(async () => {
+    await server.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const signUp = async (clientAddress: string | null, handle = uniqueHandle('up')) => {
+    const input = { email: `${handle}@example.com`, password: PASSWORD, handle, displayName: handle };
+    const response = await server.executeOperation(
+      { query: SIGN_UP, variables: { input } },
+      {
+        contextValue: createContext({ userId: null, region: null }, store, accounts, logger, {
+          clientAddress,
+        }),
+      },
+    );
+    return { result: assertSingleResult(response.body) as SingleResult, email: input.email };
+  };
+
+  it('should refuse sign-ups past the limit per address with RATE_LIMITED and a retry-after hint, before creating anyone', async () => {
+    const address = freshAddress();
+    for (let i = 0; i < MAX; i++) expect(errorCodes((await signUp(address)).result)).toEqual([]);
+    const { result, email } = await signUp(address);
+    expect(errorCodes(result)).toEqual(['RATE_LIMITED']);
+    expect(result.errors?.[0]?.message).toMatch(/Too many sign-ups/);
+    const retryAfterSec = result.errors?.[0]?.extensions?.retryAfterSec as number;
+    expect(retryAfterSec).toBeGreaterThan(WINDOW_SECONDS - 10);
+    expect(retryAfterSec).toBeLessThanOrEqual(WINDOW_SECONDS);
+    expect(await store.findByEmail(email)).toBeNull();
+    // Another address has its own budget.
+    expect(errorCodes((await signUp(freshAddress())).result)).toEqual([]);
+  });
+
+  it('should count a duplicate but not input refused before any hashing', async () => {
+    const address = freshAddress();
+    const handle = uniqueHandle('dup');
+    expect(errorCodes((await signUp(address, handle)).result)).toEqual([]);
+    expect(errorCodes((await signUp(address, handle)).result)).toEqual(['CONFLICT']);
+    for (let i = 0; i < 5; i++) {
+      const refused = await server.executeOperation(
+        {
+          query: SIGN_UP,
+          variables: { input: { email: 'not-an-email', password: PASSWORD, handle, displayName: handle } },
+        },
+        {
+          contextValue: createContext({ userId: null, region: null }, store, accounts, logger, {
+            clientAddress: address,
+          }),
+        },
+      );
+      expect(errorCodes(assertSingleResult(refused.body))).toEqual(['BAD_USER_INPUT']);
+    }
+    expect(errorCodes((await signUp(address)).result)).toEqual([]);
+    expect(errorCodes((await signUp(address)).result)).toEqual(['RATE_LIMITED']);
+  });
+
+  it('should count an IPv6 /64 as one address, and not count requests of unknown address', async () => {
+    for (let i = 0; i < MAX; i++) {
+      expect(errorCodes((await signUp(`2001:db8:9:9::${i + 1}`)).result)).toEqual([]);
+    }
+    expect(errorCodes((await signUp('2001:db8:9:9:ffff::1')).result)).toEqual(['RATE_LIMITED']);
+    for (let i = 0; i < MAX + 1; i++) expect(errorCodes((await signUp(null)).result)).toEqual([]);
+  });
+
+  it('should default to 20 sign-ups per address per 15 minutes: room for the demo seeding and the e2e suites', () => {
+    expect(loadConfig({}).signUpThrottle).toEqual({ maxPerAddress: 20, windowSeconds: 900 });
+    expect(
+      loadConfig({ SIGNUP_MAX_PER_ADDRESS: '2', SIGNUP_THROTTLE_WINDOW_SECONDS: '60' }).signUpThrottle,
+    ).toEqual({ maxPerAddress: 2, windowSeconds: 60 });
   });
 });
 

@@ -16,6 +16,7 @@ import type { AccountSettings } from '../src/datasources/UsersDataSource.js';
 import type { UsersStore } from '../src/datasources/UsersStore.js';
 import { createUsersServer } from '../src/server.js';
 import { SignInThrottle } from '../src/signInThrottle.js';
+import { SignUpThrottle } from '../src/signUpThrottle.js';
 import { type OpenedStore, storeAdapters, uniqueHandle } from './adapters.js';
 
 const logger = createLogger('users-test', 'silent');
@@ -30,6 +31,7 @@ const accounts: AccountSettings = {
     maxFailuresPerAddress: 1_000,
     windowSeconds: 900,
   }),
+  signUpThrottle: new SignUpThrottle(new MemoryRateLimiter(), { maxPerAddress: 1_000, windowSeconds: 900 }),
 };
 const verify = createTokenVerifier(tokens);
 const UNKNOWN_ID = '0123456789abcdef01234567';

@@ -3,6 +3,7 @@ import { badUserInput, conflict, type Logger, notFound, unauthenticated } from '
 import DataLoader from 'dataloader';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../passwords.js';
 import type { SignInThrottle } from '../signInThrottle.js';
+import type { SignUpThrottle } from '../signUpThrottle.js';
 import {
   EMAIL_MAX,
   PASSWORD_MAX,
@@ -26,6 +27,7 @@ export interface AccountSettings {
   issueToken: TokenIssuer;
   defaultRegion: Region;
   signInThrottle: SignInThrottle;
+  signUpThrottle: SignUpThrottle;
 }
 
 const DUPLICATE_MESSAGES = {
@@ -83,8 +85,10 @@ export class UsersDataSource {
     return this.signedInIds.has(userId);
   }
 
+  /** Throttled per client address after validation, before the costly hash (see SignUpThrottle). */
   async signUp(input: SignUpFields): Promise<AuthPayloadModel> {
     const fields = validateSignUp(input, this.settings.defaultRegion);
+    await this.settings.signUpThrottle.begin(this.clientAddress);
     const passwordHash = await hashPassword(fields.password);
     let user: UserRecord;
     try {
