@@ -1,7 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logFormat, logLevel, nodeEnv, parseConfig, port, z } from '@fitness/server-kit';
+import { authEnv, checkedTokenSettings } from '@fitness/auth';
+import {
+  type ConfigChecks,
+  logFormat,
+  logLevel,
+  nodeEnv,
+  parseConfig,
+  port,
+  routerSecretEnv,
+  routerSecretFrom,
+  z,
+} from '@fitness/server-kit';
 import { parseTrustedProxies } from './clientAddress.js';
+import { useRouterSecret } from './routerSecret.js';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -29,6 +40,12 @@ const schema = z.object({
   WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().positive().default(100),
   /** Time a graphql-ws client has to send connection_init after opening the socket. */
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+  /**
+   * A persisted query manifest (what `pnpm codegen` writes to
+   * packages/client/src/__generated__/persisted-query-manifest.json): only its
+   * operations are served. Unset: any operation.
+   */
+  OPERATION_SAFELIST: z.string().optional(),
   /** Operations whose estimated cost is above this are refused (see README, "Limits"). */
   MAX_OPERATION_COST: z.coerce.number().int().positive().default(2_000),
   /** `enforce` refuses over-limit operations; `measure` only logs and counts them. */
@@ -61,6 +78,8 @@ const schema = z.object({
       for (const message of problems) ctx.addIssue({ code: 'custom', message });
       return list;
     }),
+  /** Sent to every subgraph, which answers nothing without it. */
+  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -72,7 +91,13 @@ const LOCAL_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]
 
 /** The only reader of process.env in the router. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const c = parseConfig('router', schema, env);
+  const config = parseConfig('router', schema, env, (c, checks) => derive(c, checks, env));
+  useRouterSecret(config.routerSecret);
+  return config;
+}
+
+/** The rules that span variables, and the configuration the router reads. */
+function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.ProcessEnv) {
   const production = c.NODE_ENV === 'production';
   // SUBGRAPH_<NAME>_URL overrides the routing URL that the supergraph file gives.
   const subgraphUrls: Record<string, string> = {};
@@ -95,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
     operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
+    operationSafelist: c.OPERATION_SAFELIST || undefined,
     demandControl: {
       maxCost: c.MAX_OPERATION_COST,
       mode: c.DEMAND_CONTROL_MODE,
@@ -113,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     metricsEnabled: c.METRICS_ENABLED === 'true',
     trustedProxies: c.TRUSTED_PROXIES,
-    tokens: tokenSettingsFrom(c, production),
+    routerSecret: routerSecretFrom(c, production, checks.report),
+    tokens: checkedTokenSettings(c, production, checks),
   };
 }

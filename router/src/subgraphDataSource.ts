@@ -3,6 +3,7 @@ import type { Logger } from '@fitness/server-kit';
 import { type DocumentNode, type GraphQLFormattedError, Kind, parse, type SelectionSetNode } from 'graphql';
 import { CLIENT_ADDRESS_HEADER } from './clientAddress.js';
 import type { RouterContext } from './context.js';
+import { ROUTER_SECRET_HEADER, routerSecret } from './routerSecret.js';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -119,6 +120,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   }: Parameters<NonNullable<RemoteGraphQLDataSource<RouterContext>['willSendRequest']>>[0]): void {
     const headers = request.http?.headers;
     if (!headers) return;
+    headers.set(ROUTER_SECRET_HEADER, routerSecret());
     if (context.authorization) headers.set('authorization', context.authorization);
     if (context.requestId) headers.set('x-request-id', context.requestId);
     // set, not append: nothing but the router's own value may reach the subgraph.

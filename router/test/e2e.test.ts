@@ -26,6 +26,8 @@ describe('supergraph end to end', () => {
   let dropPayments: (() => Promise<void>) | undefined;
   let url: string;
   const suffix = randomBytes(3).toString('hex');
+  // Known here, so the tests that call a subgraph directly can be the router.
+  const routerSecret = randomBytes(32).toString('hex');
 
   beforeAll(async () => {
     const postgres = realService('postgres', 'e2e payments database');
@@ -39,6 +41,7 @@ describe('supergraph end to end', () => {
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',
         JWT_SECRET: randomBytes(32).toString('hex'),
+        ROUTER_SUBGRAPH_SECRET: routerSecret,
         APOLLO_TELEMETRY_DISABLED: 'true',
       },
       serviceEnv: {
@@ -463,6 +466,25 @@ describe('supergraph end to end', () => {
     });
   });
 
+  it('should let no one but the router query a subgraph directly', async () => {
+    for (const name of ['users', 'workouts', 'payments', 'recommendations'] as const) {
+      const direct = `${stack.services[name].url}/graphql`;
+      const anonymous = await postGraphQL(direct, '{ _service { sdl } }');
+      expect(anonymous.status, name).toBe(401);
+      const forged = await postGraphQL(
+        direct,
+        '{ _service { sdl } }',
+        {},
+        { 'x-router-secret': randomBytes(32).toString('hex'), 'x-client-address': '203.0.113.1' },
+      );
+      expect(forged.status, name).toBe(403);
+      expect(forged.body.data, name).toBeUndefined();
+      const fromRouter = await postGraphQL(direct, '{ __typename }', {}, { 'x-router-secret': routerSecret });
+      expect(fromRouter.body.data, name).toEqual({ __typename: 'Query' });
+      expect((await fetch(`${stack.services[name].url}/health`)).status, name).toBe(200);
+    }
+  });
+
   // Last: it stops the payments subgraph.
   it('should stop a subgraph gracefully on SIGTERM while requests are in flight', async () => {
     const payments = stack.services.payments;
@@ -470,7 +492,7 @@ describe('supergraph end to end', () => {
     const inFlight = Array.from({ length: 40 }, () =>
       fetch(direct, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-router-secret': routerSecret },
         body: JSON.stringify({ query: '{ plans { id priceCents } }' }),
       }).then(
         async (res) => ({ status: res.status, body: (await res.json()) as { data?: { plans: unknown[] } } }),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { createTokenIssuer } from '@fitness/auth';
-import { createLogger } from '@fitness/server-kit';
+import { createLogger, DEVELOPMENT_ROUTER_SECRET, ROUTER_SECRET_HEADER } from '@fitness/server-kit';
 import { bearer, postGraphQL } from '@fitness/testing';
 import { createClient as createSseClient } from 'graphql-sse';
 import { type Client, createClient } from 'graphql-ws';
@@ -201,8 +201,13 @@ describe('federated subscriptions', () => {
         .entries[0]?.player.secret;
     expect(secretOf(a)).toBe(`secret of p1 for ${alice.slice(-6)}`);
     expect(secretOf(b)).toBe(`secret of p1 for ${bob.slice(-6)}`);
-    expect(live.stats.connectionParams).toContainEqual({ authorization: `Bearer ${alice}` });
-    expect(live.stats.connectionParams).toContainEqual({ authorization: `Bearer ${bob}` });
+    // Each with the router secret (its development default here), which subgraphs require.
+    for (const token of [alice, bob]) {
+      expect(live.stats.connectionParams).toContainEqual({
+        [ROUTER_SECRET_HEADER]: DEVELOPMENT_ROUTER_SECRET,
+        authorization: `Bearer ${token}`,
+      });
+    }
     // The shared (public) kind never carries anyone's token to subgraphs, even a signed-in subscriber's.
     live.publish({ board: 'public', version: 1, entries: [{ rank: 1, score: 1, player: { id: 'p2' } }] });
     const pub = collect(client({ authorization: `Bearer ${alice}` }), BOARD, { board: 'public' });

@@ -1,4 +1,10 @@
-import { optionalUrl } from '@fitness/server-kit';
+import {
+  type ConfigChecks,
+  DEVELOPMENT_ROUTER_SECRET,
+  optionalUrl,
+  SECRET_MIN_LENGTH,
+  weakSecretReason,
+} from '@fitness/server-kit';
 import { z } from 'zod';
 import {
   ASYMMETRIC_ALGORITHMS,
@@ -9,8 +15,8 @@ import {
 import type { TokenSettings } from './tokens.js';
 
 /**
- * A development-only secret, so that `pnpm start` works on a bare machine. Refused
- * when NODE_ENV=production: there JWT_SECRET must be set.
+ * A development-only secret, so that each service runs alone on a bare machine.
+ * Refused when NODE_ENV=production: there JWT_SECRET must be set, and strong.
  */
 export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production';
 
@@ -23,7 +29,10 @@ const optionalText = () =>
 
 /** The JWT_* variables every service reads, to be merged into its config schema. */
 export const authEnv = {
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_SECRET: z
+    .string()
+    .min(SECRET_MIN_LENGTH, `must be at least ${SECRET_MIN_LENGTH} characters`)
+    .optional(),
   JWT_ISSUER: z.string().min(1).default('fitness-users'),
   JWT_AUDIENCE: z.string().min(1).default('fitness-api'),
   /** HS256 (default), or EdDSA / RS256 with JWKS; verifiers must name it to use JWKS. */
@@ -98,9 +107,28 @@ export function tokenSettingsFrom(
   }
 
   if (!env.JWT_SECRET && production) throw new Error('JWT_SECRET must be set when NODE_ENV=production.');
+  // Both published defaults: a copied router secret is no better than the JWT one.
+  const weak =
+    production && env.JWT_SECRET
+      ? weakSecretReason(env.JWT_SECRET, [DEVELOPMENT_JWT_SECRET, DEVELOPMENT_ROUTER_SECRET])
+      : undefined;
+  if (weak) throw new Error(`JWT_SECRET ${weak}.`);
   return {
     ...claims,
     secret: env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     usingDevSecret: !env.JWT_SECRET,
   };
+}
+
+/**
+ * tokenSettingsFrom inside a service's config: a problem is listed with the
+ * configuration's others rather than thrown.
+ */
+export function checkedTokenSettings(
+  env: AuthEnv,
+  production: boolean,
+  checks: ConfigChecks,
+  role: TokenRole = 'verifier',
+): ReturnType<typeof tokenSettingsFrom> {
+  return checks.attempt(Object.keys(authEnv), () => tokenSettingsFrom(env, production, role));
 }

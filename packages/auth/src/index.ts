@@ -1,6 +1,7 @@
 export {
   type AuthEnv,
   authEnv,
+  checkedTokenSettings,
   DEVELOPMENT_JWT_SECRET,
   type TokenRole,
   tokenSettingsFrom,

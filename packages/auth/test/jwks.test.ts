@@ -1,6 +1,7 @@
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEVELOPMENT_ROUTER_SECRET } from '@fitness/server-kit';
 import { base64url, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   type AsymmetricTokenSettings,
   createTokenIssuer,
   createTokenVerifier,
+  DEVELOPMENT_JWT_SECRET,
   InvalidTokenError,
   KeySetUnavailableError,
   type PublicJwk,
@@ -217,9 +219,22 @@ describe('tokenSettingsFrom', () => {
   const ed = newKey('EdDSA');
 
   it('should keep HS256 with JWT_SECRET when no key or JWKS is configured', () => {
-    const settings = tokenSettingsFrom({ ...base, JWT_SECRET: 'x'.repeat(32) }, true);
-    expect(settings).toMatchObject({ secret: 'x'.repeat(32), usingDevSecret: false });
+    const secret = randomBytes(32).toString('hex');
+    const settings = tokenSettingsFrom({ ...base, JWT_SECRET: secret }, true);
+    expect(settings).toMatchObject({ secret, usingDevSecret: false });
     expect(settings.algorithm).toBeUndefined();
+  });
+
+  it('should refuse the development secrets and low-entropy ones in production only', () => {
+    for (const weak of [DEVELOPMENT_JWT_SECRET, DEVELOPMENT_ROUTER_SECRET, 'a'.repeat(32), 'ab'.repeat(20)]) {
+      expect(() => tokenSettingsFrom({ ...base, JWT_SECRET: weak }, true)).toThrow(/^JWT_SECRET /);
+      expect(tokenSettingsFrom({ ...base, JWT_SECRET: weak }, false)).toMatchObject({ secret: weak });
+    }
+    expect(() => tokenSettingsFrom(base, true)).toThrow('JWT_SECRET must be set');
+    expect(tokenSettingsFrom(base, false)).toMatchObject({
+      secret: DEVELOPMENT_JWT_SECRET,
+      usingDevSecret: true,
+    });
   });
 
   it('should sign with the private key in users, inferring the algorithm and a thumbprint kid', () => {

@@ -1,4 +1,22 @@
-export { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from './config.js';
+export {
+  allowEmbeddedStores,
+  type ConfigChecks,
+  flag,
+  logFormat,
+  logLevel,
+  nodeEnv,
+  optionalUrl,
+  parseConfig,
+  port,
+  type ReportProblem,
+  refuseEmbeddedStores,
+  SECRET_MIN_BITS,
+  SECRET_MIN_DISTINCT,
+  SECRET_MIN_LENGTH,
+  secretBits,
+  weakSecretReason,
+  z,
+} from './config.js';
 export * from './errors.js';
 export { createFormatError } from './formatError.js';
 export {
@@ -26,4 +44,13 @@ export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './pret
 export { DateTimeScalar } from './scalars.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
 export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';
+export {
+  assertFromRouter,
+  DEVELOPMENT_ROUTER_SECRET,
+  ROUTER_SECRET_HEADER,
+  type RouterSecretCheck,
+  routerSecretCheck,
+  routerSecretEnv,
+  routerSecretFrom,
+} from './trustedHop.js';
 export { type TextKind, type TextRules, validateText } from './text.js';

@@ -21,6 +21,11 @@ const REDACT = [
   'variables.input.password',
   'secret',
   '*.secret',
+  // The router secret (trustedHop.ts): as a header and in graphql-ws connectionParams.
+  '["x-router-secret"]',
+  '*["x-router-secret"]',
+  'req.headers["x-router-secret"]',
+  '*.connectionParams["x-router-secret"]',
 ];
 
 /**

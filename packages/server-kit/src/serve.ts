@@ -4,10 +4,17 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type Check, createServiceMetrics } from './health.js';
 import { closeHttpServer, createHttpApp, listen, type RouteHandler } from './http.js';
+import { assertFromRouter, routerSecretCheck } from './trustedHop.js';
 
 export interface ServeOptions<TContext extends BaseContext, TAuth> {
   logger: Logger;
   apollo: ApolloServer<TContext>;
+  /**
+   * ROUTER_SUBGRAPH_SECRET: GraphQL requests without it are refused (401, or 403 for
+   * a wrong one) before `authenticate` and `context` see them; /health, /ready,
+   * /metrics and `routes` stay open.
+   */
+  routerSecret: string;
   authenticate: (req: IncomingMessage) => Promise<TAuth>;
   context: (auth: TAuth, req: IncomingMessage) => Promise<TContext> | TContext;
   /** true while the primary store takes requests (GET /ready); see HttpAppOptions.ready. */
@@ -45,10 +52,14 @@ export async function serve<TContext extends BaseContext, TAuth>(
     dependencies: options.dependencies ?? {},
     ...(options.registry ? { registry: options.registry } : {}),
   });
+  const fromRouter = routerSecretCheck(options.routerSecret);
   const server = createHttpApp({
     logger: options.logger,
     apollo: options.apollo,
-    authenticate: options.authenticate,
+    authenticate: (req) => {
+      assertFromRouter(req.headers, fromRouter);
+      return options.authenticate(req);
+    },
     context: options.context,
     ready: options.ready,
     dependencies: options.dependencies ?? {},

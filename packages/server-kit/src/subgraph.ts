@@ -13,6 +13,12 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   // biome-ignore lint/suspicious/noExplicitAny: codegen's resolver types are structurally narrower than the map
   resolvers: any;
   logger: Logger;
+  /**
+   * NODE_ENV=production: `__schema` and `__type` are refused. Nothing needs them:
+   * composition reads the schema files and the router a committed supergraph;
+   * `_service { sdl }`, which federation tooling reads, stays.
+   */
+  production?: boolean;
   /** Extra plugins, e.g. drain plugins added by the HTTP layer. */
   plugins?: ApolloServer<TContext>['internals']['plugins'];
 }
@@ -33,8 +39,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
   ]);
   return new ApolloServer<TContext>({
     schema,
-    // The router introspects nothing, but `_service` is how composition reads the SDL.
-    introspection: true,
+    introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
     stopOnTerminationSignals: false,

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { formatLogLine } from '@fitness/server-kit';
@@ -117,6 +118,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   const replicas: RunningService[] = [];
+  // One secret for the whole stack, replicas and restarts included, so that the
+  // router's subgraph requests are accepted without anyone configuring one.
+  const routerSecret =
+    options.env?.ROUTER_SUBGRAPH_SECRET ||
+    process.env.ROUTER_SUBGRAPH_SECRET ||
+    randomBytes(32).toString('hex');
 
   function launch(
     name: ServiceName,
@@ -125,6 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const port = replica?.port ?? ports[name];
     const env = {
       ...process.env,
+      ROUTER_SUBGRAPH_SECRET: routerSecret,
       ...options.env,
       ...(name === 'router' ? routerEnv : {}),
       ...options.serviceEnv?.[name],

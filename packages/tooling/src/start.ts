@@ -3,7 +3,15 @@
  * their URLs are set (MONGODB_URL, WORKOUTS_DATABASE_URL, PAYMENTS_DATABASE_URL,
  * REDIS_URL) and embedded defaults otherwise, with data kept in .data/.
  */
-import { logFormat, parseConfig, port, SAME_SIGNAL_WINDOW_MS, wantsPretty, z } from '@fitness/server-kit';
+import {
+  logFormat,
+  nodeEnv,
+  parseConfig,
+  port,
+  SAME_SIGNAL_WINDOW_MS,
+  wantsPretty,
+  z,
+} from '@fitness/server-kit';
 import { DEMO_PASSWORD, DEMO_USERS, seedDemoData } from './demoData.js';
 import { startStack } from './stack.js';
 
@@ -17,6 +25,7 @@ const config = parseConfig(
     RECOMMENDATIONS_PORT: port(4004),
     SEED_DEMO_DATA: z.enum(['true', 'false']).default('true'),
     LOG_FORMAT: logFormat(),
+    NODE_ENV: nodeEnv(),
   }),
   process.env,
 );
@@ -68,7 +77,12 @@ process.stdout.write(
     '',
     `supergraph ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     `  GraphQL:        ${stack.routerUrl}`,
-    `  Apollo Sandbox: http://127.0.0.1:${config.ROUTER_PORT}/ (or https://studio.apollographql.com/sandbox/explorer with that endpoint)`,
+    // The router serves Sandbox outside production only.
+    ...(config.NODE_ENV === 'production'
+      ? []
+      : [
+          `  Apollo Sandbox: http://127.0.0.1:${config.ROUTER_PORT}/ (or https://studio.apollographql.com/sandbox/explorer with that endpoint)`,
+        ]),
     '  Ctrl-C stops everything.',
     '',
   ].join('\n'),

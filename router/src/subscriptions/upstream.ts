@@ -1,6 +1,7 @@
 import { type Client, createClient } from 'graphql-ws';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { ROUTER_SECRET_HEADER, routerSecret } from '../routerSecret.js';
 
 /** What a subgraph sent for one event of a subscription. */
 export interface UpstreamEvent {
@@ -101,7 +102,10 @@ export class UpstreamClients {
       // A subgraph that went away for good must end client streams soon, not after minutes.
       retryWait: (retries) => new Promise((r) => setTimeout(r, retryBaseMs * 2 ** retries)),
       shouldRetry: () => true,
-      connectionParams: authorization ? { authorization } : {},
+      connectionParams: {
+        [ROUTER_SECRET_HEADER]: routerSecret(),
+        ...(authorization ? { authorization } : {}),
+      },
       on: {
         closed: (event) => {
           const code = (event as { code?: number }).code;

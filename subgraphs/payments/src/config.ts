@@ -1,5 +1,18 @@
-import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { authEnv, checkedTokenSettings } from '@fitness/auth';
+import {
+  allowEmbeddedStores,
+  type ConfigChecks,
+  logFormat,
+  logLevel,
+  nodeEnv,
+  optionalUrl,
+  parseConfig,
+  port,
+  refuseEmbeddedStores,
+  routerSecretEnv,
+  routerSecretFrom,
+  z,
+} from '@fitness/server-kit';
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from './datasources/PaymentsStore.js';
 
 const schema = z.object({
@@ -30,6 +43,8 @@ const schema = z.object({
     .default(DEFAULT_PENDING_TIMEOUT_SECONDS),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
+  ALLOW_EMBEDDED_STORES: allowEmbeddedStores(),
+  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -37,10 +52,22 @@ export type Config = ReturnType<typeof loadConfig>;
 
 /** The only reader of process.env in this package. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const c = parseConfig('payments', schema, env);
+  return parseConfig('payments', schema, env, derive);
+}
+
+/** The rules that span variables, and the configuration the service reads. */
+function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
   const production = c.NODE_ENV === 'production';
   if (production && !c.PAYMENT_PROVIDER)
-    throw new Error('PAYMENT_PROVIDER must be set when NODE_ENV=production.');
+    checks.report('PAYMENT_PROVIDER', 'must be set when NODE_ENV=production (only `sandbox` exists so far)');
+  refuseEmbeddedStores(
+    { production, allowEmbedded: c.ALLOW_EMBEDDED_STORES },
+    {
+      PAYMENTS_DATABASE_URL: { url: c.PAYMENTS_DATABASE_URL, standIn: 'an embedded PGlite database' },
+      NATS_URL: { url: c.NATS_URL, standIn: 'an in-process event bus that no other service hears' },
+    },
+    checks.report,
+  );
   return {
     production,
     host: c.HOST,
@@ -52,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     natsUrl: c.NATS_URL,
     provider: c.PAYMENT_PROVIDER ?? 'sandbox',
     pendingTimeoutSeconds: c.PAYMENTS_PENDING_TIMEOUT_SECONDS,
-    tokens: tokenSettingsFrom(c, production),
+    routerSecret: routerSecretFrom(c, production, checks.report),
+    tokens: checkedTokenSettings(c, production, checks),
   };
 }

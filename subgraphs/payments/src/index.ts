@@ -23,7 +23,8 @@ async function main() {
   const sweeper = startStalePurchaseSweeper({ store: stores.store, provider, logger });
   const served = await serve({
     logger,
-    apollo: createPaymentsServer(logger),
+    apollo: createPaymentsServer(logger, { production: config.production }),
+    routerSecret: config.routerSecret,
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, { store: stores.store, provider, logger }),
     ready: stores.ready,

@@ -5,6 +5,6 @@ import { resolvers } from './resolvers/index.js';
 export const schemaPath = new URL('../schema.graphql', import.meta.url);
 
 /** The payments subgraph's GraphQL server, not started and not listening. */
-export function createPaymentsServer(logger: Logger) {
-  return createSubgraphServer<Context>({ schemaPath, resolvers, logger });
+export function createPaymentsServer(logger: Logger, options: { production?: boolean } = {}) {
+  return createSubgraphServer<Context>({ schemaPath, resolvers, logger, ...options });
 }

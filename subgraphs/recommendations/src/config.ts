@@ -1,5 +1,16 @@
-import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { authEnv, checkedTokenSettings } from '@fitness/auth';
+import {
+  type ConfigChecks,
+  logFormat,
+  logLevel,
+  nodeEnv,
+  optionalUrl,
+  parseConfig,
+  port,
+  routerSecretEnv,
+  routerSecretFrom,
+  z,
+} from '@fitness/server-kit';
 import { DEFAULT_CACHE_TTL_SECONDS } from './datasources/RecommendationCache.js';
 
 const schema = z.object({
@@ -8,10 +19,14 @@ const schema = z.object({
   PORT: port(4004),
   LOG_LEVEL: logLevel(),
   LOG_FORMAT: logFormat(),
-  /** Unset: an in-process cache (single-instance mode). */
+  /**
+   * Unset: an in-process cache, allowed in production too: advice is keyed by the
+   * training it was computed from, so each replica's own cache is still right.
+   */
   REDIS_URL: optionalUrl(),
   /** How long computed advice is reused for unchanged training. */
   RECOMMENDATIONS_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_CACHE_TTL_SECONDS),
+  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -19,7 +34,11 @@ export type Config = ReturnType<typeof loadConfig>;
 
 /** The only reader of process.env in this package. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const c = parseConfig('recommendations', schema, env);
+  return parseConfig('recommendations', schema, env, derive);
+}
+
+/** The rules that span variables, and the configuration the service reads. */
+function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
   const production = c.NODE_ENV === 'production';
   return {
     production,
@@ -29,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logFormat: c.LOG_FORMAT,
     redisUrl: c.REDIS_URL,
     cacheTtlSeconds: c.RECOMMENDATIONS_CACHE_TTL_SECONDS,
-    tokens: tokenSettingsFrom(c, production),
+    routerSecret: routerSecretFrom(c, production, checks.report),
+    tokens: checkedTokenSettings(c, production, checks),
   };
 }

@@ -13,7 +13,8 @@ async function main() {
   const stores = await openStores(config, logger);
   const served = await serve({
     logger,
-    apollo: createRecommendationsServer(logger),
+    apollo: createRecommendationsServer(logger, { production: config.production }),
+    routerSecret: config.routerSecret,
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, stores.cache, logger),
     // Advice is computed from the request alone; the cache only saves work.

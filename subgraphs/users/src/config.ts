@@ -1,5 +1,18 @@
-import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { authEnv, checkedTokenSettings } from '@fitness/auth';
+import {
+  allowEmbeddedStores,
+  type ConfigChecks,
+  logFormat,
+  logLevel,
+  nodeEnv,
+  optionalUrl,
+  parseConfig,
+  port,
+  refuseEmbeddedStores,
+  routerSecretEnv,
+  routerSecretFrom,
+  z,
+} from '@fitness/server-kit';
 import { REGIONS } from './datasources/models.js';
 
 const schema = z.object({
@@ -40,6 +53,8 @@ const schema = z.object({
   SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
   /** The sign-up window, in seconds. @default 900 (15 minutes) */
   SIGNUP_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  ALLOW_EMBEDDED_STORES: allowEmbeddedStores(),
+  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -47,8 +62,21 @@ export type Config = ReturnType<typeof loadConfig>;
 
 /** The only reader of process.env in this package. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const c = parseConfig('users', schema, env);
+  return parseConfig('users', schema, env, derive);
+}
+
+/** The rules that span variables, and the configuration the service reads. */
+function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
   const production = c.NODE_ENV === 'production';
+  refuseEmbeddedStores(
+    { production, allowEmbedded: c.ALLOW_EMBEDDED_STORES },
+    {
+      MONGODB_URL: { url: c.MONGODB_URL, standIn: 'an embedded mongod or the in-process users store' },
+      REDIS_URL: { url: c.REDIS_URL, standIn: 'throttling counters per process, not shared by replicas' },
+      NATS_URL: { url: c.NATS_URL, standIn: 'an in-process event bus that no other service hears' },
+    },
+    checks.report,
+  );
   return {
     production,
     host: c.HOST,
@@ -69,7 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxPerAddress: c.SIGNUP_MAX_PER_ADDRESS,
       windowSeconds: c.SIGNUP_THROTTLE_WINDOW_SECONDS,
     },
+    routerSecret: routerSecretFrom(c, production, checks.report),
     // users issues the tokens: it alone may hold JWT_PRIVATE_KEY.
-    tokens: { ...tokenSettingsFrom(c, production, 'issuer'), ttlSeconds: c.JWT_TTL_SECONDS },
+    tokens: { ...checkedTokenSettings(c, production, checks, 'issuer'), ttlSeconds: c.JWT_TTL_SECONDS },
   };
 }

@@ -9,8 +9,8 @@ export interface Context {
   viewer: Viewer;
   /**
    * The caller's address from the router's `x-client-address` header, which counts
-   * sign-in failures per address. Trusted because only the router reaches subgraphs
-   * and it overwrites the header: a subgraph must never be exposed publicly.
+   * sign-in failures and sign-ups per address. Trusted because the router overwrites
+   * the header and serve() refuses every request without the router secret first.
    */
   clientAddress: string | null;
   logger: Logger;

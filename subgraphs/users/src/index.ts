@@ -26,7 +26,8 @@ async function main() {
   const outbox = stores.publishEvents(bus, logger);
   const served = await serve({
     logger,
-    apollo: createUsersServer(logger),
+    apollo: createUsersServer(logger, { production: config.production }),
+    routerSecret: config.routerSecret,
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer, req) =>
       createContext(viewer, stores.store, accounts, logger, { clientAddress: clientAddressOf(req.headers) }),

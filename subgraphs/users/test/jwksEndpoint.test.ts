@@ -1,6 +1,12 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createTokenIssuer, createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
-import { createLogger, type Served, serve } from '@fitness/server-kit';
+import {
+  createLogger,
+  DEVELOPMENT_ROUTER_SECRET,
+  ROUTER_SECRET_HEADER,
+  type Served,
+  serve,
+} from '@fitness/server-kit';
 import { bearer, postGraphQL } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -15,6 +21,8 @@ import { uniqueHandle } from './adapters.js';
 
 const logger = createLogger('users-test', 'silent');
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+/** Requests come as the router's: ROUTER_SUBGRAPH_SECRET is left to its development default. */
+const fromRouter = { [ROUTER_SECRET_HEADER]: DEVELOPMENT_ROUTER_SECRET };
 
 /** The users service wired as index.ts wires it, from environment variables, on port 0. */
 async function startUsers(env: NodeJS.ProcessEnv): Promise<Served> {
@@ -30,6 +38,7 @@ async function startUsers(env: NodeJS.ProcessEnv): Promise<Served> {
   return serve({
     logger,
     apollo: createUsersServer(logger),
+    routerSecret: config.routerSecret,
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, store, accounts, logger),
     ready: async () => true,
@@ -44,9 +53,19 @@ const SIGN_UP = `mutation ($input: SignUpInput!) { signUp(input: $input) { token
 
 async function signUp(url: string) {
   const handle = uniqueHandle('jwks');
-  const { body } = await postGraphQL<{ signUp: { token: string; user: { id: string } } }>(url, SIGN_UP, {
-    input: { email: `${handle}@example.com`, password: 'correct horse battery', handle, displayName: handle },
-  });
+  const { body } = await postGraphQL<{ signUp: { token: string; user: { id: string } } }>(
+    url,
+    SIGN_UP,
+    {
+      input: {
+        email: `${handle}@example.com`,
+        password: 'correct horse battery',
+        handle,
+        displayName: handle,
+      },
+    },
+    fromRouter,
+  );
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data.signUp;
 }
@@ -101,7 +120,15 @@ describe.each([
     });
     expect((await verify(token)).userId).toBe(user.id);
 
-    const me = await postGraphQL<{ me: { id: string } }>(users.url, '{ me { id } }', {}, bearer(token));
+    const me = await postGraphQL<{ me: { id: string } }>(
+      users.url,
+      '{ me { id } }',
+      {},
+      {
+        ...bearer(token),
+        ...fromRouter,
+      },
+    );
     expect(me.status).toBe(200);
     expect(me.body.data?.me.id).toBe(user.id);
   });

@@ -1,5 +1,18 @@
-import { authEnv, tokenSettingsFrom } from '@fitness/auth';
-import { logFormat, logLevel, nodeEnv, optionalUrl, parseConfig, port, z } from '@fitness/server-kit';
+import { authEnv, checkedTokenSettings } from '@fitness/auth';
+import {
+  allowEmbeddedStores,
+  type ConfigChecks,
+  logFormat,
+  logLevel,
+  nodeEnv,
+  optionalUrl,
+  parseConfig,
+  port,
+  refuseEmbeddedStores,
+  routerSecretEnv,
+  routerSecretFrom,
+  z,
+} from '@fitness/server-kit';
 
 /** A PostgreSQL interval as `<n> <unit>`, e.g. '30 days'; strict so typos fail at start-up. */
 const INTERVAL = /^\s*(\d+)\s*(minute|hour|day|week|month|year)s?\s*$/i;
@@ -74,6 +87,8 @@ const schema = z.object({
   REDIS_URL: optionalUrl(),
   /** Live leaderboard snapshots per board and second at most (latest wins). */
   LEADERBOARD_MAX_UPDATES_PER_SECOND: z.coerce.number().positive().max(100).default(4),
+  ALLOW_EMBEDDED_STORES: allowEmbeddedStores(),
+  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -81,8 +96,21 @@ export type Config = ReturnType<typeof loadConfig>;
 
 /** The only reader of process.env in this package. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const c = parseConfig('workouts', schema, env);
+  return parseConfig('workouts', schema, env, derive);
+}
+
+/** The rules that span variables, and the configuration the service reads. */
+function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
   const production = c.NODE_ENV === 'production';
+  refuseEmbeddedStores(
+    { production, allowEmbedded: c.ALLOW_EMBEDDED_STORES },
+    {
+      WORKOUTS_DATABASE_URL: { url: c.WORKOUTS_DATABASE_URL, standIn: 'an embedded PGlite database' },
+      REDIS_URL: { url: c.REDIS_URL, standIn: 'leaderboards and their live updates in this process only' },
+      NATS_URL: { url: c.NATS_URL, standIn: 'an in-process event bus that no other service hears' },
+    },
+    checks.report,
+  );
   return {
     production,
     host: c.HOST,
@@ -99,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       setRetention: c.WORKOUTS_SET_RETENTION,
       statsRealtimeWindow: c.WORKOUTS_STATS_REALTIME_WINDOW,
     },
-    tokens: tokenSettingsFrom(c, production),
+    routerSecret: routerSecretFrom(c, production, checks.report),
+    tokens: checkedTokenSettings(c, production, checks),
   };
 }

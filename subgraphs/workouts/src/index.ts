@@ -21,13 +21,16 @@ async function main() {
     bus,
     pool: stores.pool,
     verify,
+    routerSecret: config.routerSecret,
+    production: config.production,
     logger,
     context: (viewer, live) => createContext(viewer, stores.store, logger, live),
   });
   const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
   const served = await serve({
     logger,
-    apollo: createWorkoutsServer(logger),
+    apollo: createWorkoutsServer(logger, { production: config.production }),
+    routerSecret: config.routerSecret,
     authenticate: (req) => viewerFromHeaders(req.headers, verify),
     context: (viewer) => createContext(viewer, stores.store, logger, leaderboards.live),
     // Workouts are the primary store; the boards are a read model that catches up.

@@ -7,8 +7,8 @@ import { resolvers } from './resolvers/index.js';
 export const schemaPath = new URL('../schema.graphql', import.meta.url);
 
 /** The workouts subgraph's GraphQL server, not started and not listening. */
-export function createWorkoutsServer(logger: Logger) {
-  return createSubgraphServer<Context>({ schemaPath, resolvers, logger });
+export function createWorkoutsServer(logger: Logger, options: { production?: boolean } = {}) {
+  return createSubgraphServer<Context>({ schemaPath, resolvers, logger, ...options });
 }
 
 /**

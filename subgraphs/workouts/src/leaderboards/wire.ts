@@ -21,6 +21,10 @@ export interface LeaderboardsOptions {
   /** The workouts database: in-process boards are filled from it at start. */
   pool?: Pool;
   verify: TokenVerifier;
+  /** ROUTER_SUBGRAPH_SECRET, which the graphql-ws server requires of every connection. */
+  routerSecret: string;
+  /** NODE_ENV=production: no introspection over graphql-ws either. */
+  production?: boolean;
   logger: Logger;
   /** The GraphQL context of a subscription operation, given the connection's viewer and the live boards. */
   context: (viewer: Viewer, live: LiveBoards) => Context;
@@ -70,6 +74,8 @@ export async function startLeaderboards(options: LeaderboardsOptions): Promise<L
         server,
         schema: buildWorkoutsSchema(),
         verify: options.verify,
+        routerSecret: options.routerSecret,
+        production: options.production ?? false,
         logger,
         context: (viewer) => options.context(viewer, live),
       });

@@ -1,7 +1,14 @@
 import type { Server } from 'node:http';
 import { ANONYMOUS, type TokenVerifier, type Viewer, viewerFromAuthorization } from '@fitness/auth';
-import { createFormatError } from '@fitness/server-kit';
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { createFormatError, ROUTER_SECRET_HEADER, routerSecretCheck } from '@fitness/server-kit';
+import {
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -10,6 +17,10 @@ export interface SubscriptionServerOptions<TContext> {
   server: Server;
   schema: GraphQLSchema;
   verify: TokenVerifier;
+  /** ROUTER_SUBGRAPH_SECRET: a connection whose connectionParams lack it is closed with 4403. */
+  routerSecret: string;
+  /** NODE_ENV=production: no `__schema` or `__type`, as on HTTP. */
+  production?: boolean;
   logger: Logger;
   context: (viewer: Viewer) => TContext;
   /** @default '/graphql' */
@@ -28,17 +39,21 @@ export interface SubscriptionServer {
 
 /**
  * graphql-transport-ws (graphql-ws) on the subgraph's HTTP server, beside POST
- * /graphql. Apollo Server's plugins do not run here, so authentication and error
- * masking are applied explicitly: a token in connectionParams.authorization is
- * verified like the HTTP header (a bad one closes the socket with 4403 Forbidden,
- * none is anonymous: boards are public), and errors go through the same
- * formatError as HTTP responses.
+ * /graphql. Apollo Server's plugins do not run here, so the router secret, the
+ * token, introspection and error masking are handled explicitly: connectionParams
+ * must carry the router secret under ROUTER_SECRET_HEADER, a token in
+ * connectionParams.authorization is verified like the HTTP header (a missing or
+ * wrong secret and a bad token close the socket with 4403 Forbidden; no token is
+ * anonymous: boards are public), and errors go through the same formatError as
+ * HTTP responses.
  */
 export function serveSubscriptions<TContext>(
   options: SubscriptionServerOptions<TContext>,
 ): SubscriptionServer {
   const { logger } = options;
   const formatError = createFormatError(logger);
+  const fromRouter = routerSecretCheck(options.routerSecret);
+  const rules = options.production ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const mask = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((error) => formatError(error.toJSON(), error));
   const wss = new WebSocketServer({
@@ -49,7 +64,20 @@ export function serveSubscriptions<TContext>(
   const disposable = useServer<Record<string, unknown>, { viewer: Viewer }>(
     {
       schema: options.schema,
+      // Coded as Apollo codes them over HTTP, so formatError shows them instead of masking.
+      validate: (schema, document) =>
+        validate(schema, document, rules).map(
+          (error) =>
+            new GraphQLError(error.message, {
+              ...(error.nodes ? { nodes: error.nodes } : {}),
+              extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+            }),
+        ),
       onConnect: async (ctx) => {
+        if (!fromRouter(ctx.connectionParams?.[ROUTER_SECRET_HEADER])) {
+          logger.warn('refused a subscription connection without the router secret');
+          return false;
+        }
         const authorization = ctx.connectionParams?.authorization;
         if (authorization !== undefined && typeof authorization !== 'string') return false;
         try {

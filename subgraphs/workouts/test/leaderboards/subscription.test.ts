@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTokenIssuer, createTokenVerifier } from '@fitness/auth';
 import { createEnvelope, InProcessEventBus } from '@fitness/events';
-import { serve } from '@fitness/server-kit';
+import { ROUTER_SECRET_HEADER, serve } from '@fitness/server-kit';
 import { uniquePrefix } from '@fitness/testing';
 import { type Client, createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -21,6 +21,9 @@ const tokens = {
 };
 const verify = createTokenVerifier(tokens);
 const issue = createTokenIssuer({ ...tokens, ttlSeconds: 600 });
+const ROUTER_SECRET = 'b7e2c9f4a1d6083e5c7b9a2f4d1e6c8b0a3f5e7d9c1b4a6e8f0d2c5b7a9e1f3d';
+/** What the router puts in every connection_init: its secret (see trustedHop.ts). */
+const fromRouter = { [ROUTER_SECRET_HEADER]: ROUTER_SECRET };
 // Leaderboard operations never touch the workouts database.
 const noWorkouts = {} as WorkoutsStore;
 
@@ -36,13 +39,19 @@ const instances: Instance[] = [];
 const clients: Client[] = [];
 
 /** A real workouts HTTP + WebSocket server on port 0, with its own bus (its consumer) and shared Redis. */
-async function startInstance(prefix: string | undefined, maxUpdatesPerSecond = 4): Promise<Instance> {
+async function startInstance(
+  prefix: string | undefined,
+  maxUpdatesPerSecond = 4,
+  production = false,
+): Promise<Instance> {
   const bus = new InProcessEventBus();
   const leaderboards = await startLeaderboards({
     redisUrl: prefix ? redisTestUrl : undefined,
     maxUpdatesPerSecond,
     bus,
     verify,
+    routerSecret: ROUTER_SECRET,
+    production,
     logger,
     context: (viewer, live) => createContext(viewer, noWorkouts, logger, live),
     ...(prefix ? { keyPrefix: prefix } : {}),
@@ -50,6 +59,7 @@ async function startInstance(prefix: string | undefined, maxUpdatesPerSecond = 4
   const served = await serve({
     logger,
     apollo: createWorkoutsServer(logger),
+    routerSecret: ROUTER_SECRET,
     authenticate: async () => ({ userId: null, region: null }),
     context: (viewer) => createContext(viewer, noWorkouts, logger, leaderboards.live),
     ready: leaderboards.ready,
@@ -122,7 +132,7 @@ function watch(url: string, board: Record<string, unknown>, token?: string) {
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: true,
-    ...(token ? { connectionParams: { authorization: `Bearer ${token}` } } : {}),
+    connectionParams: { ...fromRouter, ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
   clients.push(client);
   const events: Snapshot[] = [];
@@ -221,20 +231,52 @@ describe(`leaderboardUpdated over graphql-ws (${redisTestUrl ? 'redis' : 'in-pro
     expect(seen.entries.find((e) => e.user.id === user)?.score).toBe(777);
   });
 
-  it('should refuse a bad token with 4403 at connect time and accept anonymous sockets', async () => {
-    const a = instances[0] ?? (await startInstance(prefix));
-    const code = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(a.wsUrl, 'graphql-transport-ws');
-      ws.on('open', () =>
-        ws.send(
-          JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer not-a-token' } }),
-        ),
-      );
+  /** The close code of a raw connection that sends `payload` in connection_init. */
+  const closeCodeFor = (url: string, payload: Record<string, unknown>) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, 'graphql-transport-ws');
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload })));
       ws.on('close', (c) => resolve(c));
     });
-    expect(code).toBe(4403);
+
+  it('should refuse a bad token with 4403 at connect time and accept anonymous sockets', async () => {
+    const a = instances[0] ?? (await startInstance(prefix));
+    expect(await closeCodeFor(a.wsUrl, { ...fromRouter, authorization: 'Bearer not-a-token' })).toBe(4403);
     const anonymous = watch(a.wsUrl, board);
     expect((await anonymous.until(() => true)).metric).toBe('VOLUME_KG');
+  });
+
+  it('should refuse a connection without the router secret, or with a wrong one, with 4403', async () => {
+    const a = instances[0] ?? (await startInstance(prefix));
+    const token = (await issue({ userId: 'viewer', region: 'EU' })).token;
+    expect(await closeCodeFor(a.wsUrl, {})).toBe(4403);
+    expect(await closeCodeFor(a.wsUrl, { authorization: `Bearer ${token}` })).toBe(4403);
+    expect(await closeCodeFor(a.wsUrl, { [ROUTER_SECRET_HEADER]: `${ROUTER_SECRET.slice(1)}0` })).toBe(4403);
+    expect(await closeCodeFor(a.wsUrl, { [ROUTER_SECRET_HEADER]: 42 })).toBe(4403);
+  });
+
+  it('should refuse introspection over graphql-ws in production, as over HTTP', async () => {
+    const introspect = async (instance: Instance) => {
+      const client = createClient({
+        url: instance.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: fromRouter,
+      });
+      clients.push(client);
+      const result = await new Promise<unknown>((resolve) => {
+        client.subscribe(
+          { query: '{ __schema { queryType { name } } }' },
+          { next: resolve, error: resolve, complete: () => {} },
+        );
+      });
+      return result;
+    };
+    const development = await startInstance(undefined);
+    expect(await introspect(development)).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+    const production = await startInstance(undefined, 4, true);
+    const refused = (await introspect(production)) as { message?: string }[];
+    expect(refused[0]?.message).toMatch(/introspection/i);
   });
 
   it('should answer an out-of-range first with BAD_USER_INPUT', async () => {
