@@ -44,6 +44,7 @@ export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './pret
 export { DateTimeScalar } from './scalars.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
 export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';
+export { type TextKind, type TextRules, validateText } from './text.js';
 export {
   assertFromRouter,
   DEVELOPMENT_ROUTER_SECRET,
@@ -53,4 +54,3 @@ export {
   routerSecretEnv,
   routerSecretFrom,
 } from './trustedHop.js';
-export { type TextKind, type TextRules, validateText } from './text.js';
