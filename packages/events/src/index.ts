@@ -46,11 +46,15 @@ export {
 } from './idempotent.js';
 export { InProcessEventBus, type InProcessEventBusOptions } from './inProcessBus.js';
 export {
-  type MongoOutboxCollection,
-  type MongoOutboxDocument,
+  MONGO_OUTBOX_INDEX,
+  type MongoOutboxField,
+  type MongoOutboxLease,
   MongoOutboxRelay,
   type MongoOutboxRelayOptions,
-  writeMongoOutbox,
+  type MongoParkedEvent,
+  type MongoPendingEvent,
+  mongoOutboxFields,
+  withMongoOutbox,
 } from './mongoOutbox.js';
 export { DEFAULT_EVENT_SUBJECTS, NatsEventBus, type NatsEventBusOptions } from './natsBus.js';
 export {

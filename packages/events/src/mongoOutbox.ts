@@ -1,191 +1,305 @@
+/**
+ * The MongoDB outbox needs no transaction: a document carries the events of the
+ * changes made to it, in the same single-document write as the change, which is
+ * atomic on a standalone mongod as on a replica set. While a document has events to
+ * publish it holds an `outbox` field:
+ *
+ * ```
+ * outbox: { events: MongoPendingEvent[], since: Date, lease?: { owner, token, until } }
+ * outboxParked: [{ event, error, at }]   // events the bus refused as invalid
+ * ```
+ *
+ * `since` is the time of the oldest pending event (the relay's order); the relay
+ * leases the document, publishes its events, then removes what it published and,
+ * when nothing else arrived meanwhile, the whole field.
+ */
 import { randomUUID } from 'node:crypto';
+import type { AnyBulkWriteOperation, Collection, Document, Filter, UpdateFilter } from 'mongodb';
 import type { Logger } from 'pino';
 import { type EventBus, errorMessage } from './bus.js';
 import { defaultRegistry, type Envelope, EnvelopeError, type EventRegistry } from './envelope.js';
+import type { OutboxRelayStats } from './outbox.js';
+import { RelayLoop } from './relayLoop.js';
 
-/**
- * One outbox document. `_id` is the event id, so a retried insert of the same event
- * fails on the unique `_id` instead of emitting twice.
- *
- * Indexes to create with the collection: `{ publishedAt: 1, createdAt: 1 }`.
- */
-export interface MongoOutboxDocument {
-  _id: string;
+/** One pending event inside a document. `id` is the event id, the broker's de-duplication id. */
+export interface MongoPendingEvent {
+  id: string;
   type: string;
   version: number;
   envelope: Envelope;
   createdAt: Date;
-  /** null until the broker acknowledged it */
-  publishedAt: Date | null;
-  /** publishes refused because the envelope is invalid */
-  attempts: number;
-  lastError: string | null;
-  /** a relay owns the document until then; an expired lease is free to claim */
-  leaseUntil: Date | null;
-  leaseOwner: string | null;
+}
+
+/** A relay's claim on a document; an expired one is free to take over. */
+export interface MongoOutboxLease {
+  owner: string;
+  /** One per claiming round, so that a relay only ever clears what that round read. */
+  token: string;
+  until: Date;
+}
+
+/** The `outbox` field of a document with events to publish. */
+export interface MongoOutboxField {
+  events: MongoPendingEvent[];
+  since: Date;
+  lease?: MongoOutboxLease;
+}
+
+/** An event the bus refused as invalid: kept on the document for an operator, never retried. */
+export interface MongoParkedEvent {
+  event: MongoPendingEvent;
+  error: string;
+  at: Date;
 }
 
 /**
- * The few collection methods used, typed structurally so that a mongodb driver
- * `Collection<MongoOutboxDocument>` (or mongoose's `Model.collection`) fits without
- * this package depending on a driver version.
+ * The index the relay's claim query uses; create it with the collection
+ * (mongoose: `schema.index(MONGO_OUTBOX_INDEX.key, MONGO_OUTBOX_INDEX.options)`).
+ * Partial, so documents without pending events cost it nothing.
  */
-export interface MongoOutboxCollection {
-  insertOne(doc: MongoOutboxDocument, options?: { session?: unknown }): Promise<unknown>;
-  findOneAndUpdate(
-    filter: Record<string, unknown>,
-    update: Record<string, unknown>,
-    options: { sort: Record<string, 1 | -1>; returnDocument: 'after' },
-  ): Promise<MongoOutboxDocument | null>;
-  updateOne(filter: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
+export const MONGO_OUTBOX_INDEX = {
+  key: { 'outbox.since': 1 },
+  options: { name: 'outbox_pending', partialFilterExpression: { 'outbox.since': { $exists: true } } },
+} as const;
+
+function pendingEvents(
+  envelopes: readonly Envelope[],
+  registry: EventRegistry,
+  at: Date,
+): MongoPendingEvent[] {
+  return envelopes.map((envelope) => {
+    const valid = registry.validate(envelope);
+    return { id: valid.id, type: valid.type, version: valid.version, envelope, createdAt: at };
+  });
 }
 
 /**
- * Adds an event to the outbox collection. Pass the session of the business
- * transaction (replica sets and sharded clusters) so both commit together.
- *
- * Fallback on a standalone mongod (no transactions): write the outbox document
- * FIRST, then the business change. If the process dies in between, the relay
- * publishes an event for a change that never happened, so consumers must treat
- * events as hints and read the source of truth when that matters; the opposite
- * order would silently lose events. Deployments should run a replica set (a
- * single-node one is enough) to get the transactional guarantee.
- * @throws EnvelopeError before anything is written when the event is invalid
+ * The fields to put into a document being inserted so that it carries `envelopes`
+ * until the relay has published them: `{ ...doc, ...mongoOutboxFields([event]) }`.
+ * @throws EnvelopeError before anything is written when an event is invalid
  */
-export async function writeMongoOutbox(
-  collection: MongoOutboxCollection,
-  envelope: Envelope,
-  options: { session?: unknown; registry?: EventRegistry } = {},
-): Promise<void> {
-  const valid = (options.registry ?? defaultRegistry).validate(envelope);
-  await collection.insertOne(
-    {
-      _id: valid.id,
-      type: valid.type,
-      version: valid.version,
-      envelope,
-      createdAt: new Date(),
-      publishedAt: null,
-      attempts: 0,
-      lastError: null,
-      leaseUntil: null,
-      leaseOwner: null,
-    },
-    options.session === undefined ? {} : { session: options.session },
-  );
+export function mongoOutboxFields(
+  envelopes: readonly Envelope[],
+  options: { registry?: EventRegistry } = {},
+): { outbox: MongoOutboxField } {
+  const at = new Date();
+  return { outbox: { events: pendingEvents(envelopes, options.registry ?? defaultRegistry, at), since: at } };
+}
+
+/**
+ * `update` with `envelopes` appended to the document's pending events, for an
+ * update that describes a change: the event is written exactly when the change is.
+ * The update must not itself touch the `outbox` field.
+ * @throws EnvelopeError before anything is written when an event is invalid
+ */
+export function withMongoOutbox<T extends Document>(
+  update: UpdateFilter<T>,
+  envelopes: readonly Envelope[],
+  options: { registry?: EventRegistry } = {},
+): UpdateFilter<T> {
+  const at = new Date();
+  const events = pendingEvents(envelopes, options.registry ?? defaultRegistry, at);
+  const merged = { ...update } as Record<string, Record<string, unknown> | undefined>;
+  merged.$push = { ...merged.$push, 'outbox.events': { $each: events } };
+  merged.$min = { ...merged.$min, 'outbox.since': at };
+  return merged as UpdateFilter<T>;
 }
 
 export interface MongoOutboxRelayOptions {
-  collection: MongoOutboxCollection;
+  /** The collection whose documents carry events; a driver collection (mongoose: `connection.db.collection(name)`). */
+  collection: Collection<Document>;
   bus: EventBus;
   logger: Logger;
   /** Documents leased per round. @default 100 */
   batchSize?: number;
-  /** Poll interval when the outbox is empty. @default 250 */
+  /** Poll interval when no document waits. @default 250 */
   pollIntervalMs?: number;
   /** How long a claim lasts; a relay that dies loses its documents to others after this. @default 30_000 */
   leaseMs?: number;
-  /** Invalid envelopes are parked after this many refusals. @default 3 */
-  maxAttempts?: number;
+  /** Longest wait between rounds while the bus fails. @default 5_000 */
+  maxRetryDelayMs?: number;
+}
+
+/** The driver's update types cannot follow dotted paths into a schema-less document. */
+const asUpdate = (update: Document) => update as UpdateFilter<Document>;
+
+interface Claimed {
+  _id: unknown;
+  outbox?: MongoOutboxField;
+}
+
+/** What publishing one document's events came to. */
+interface Settled {
+  doc: Claimed;
+  published: string[];
+  parked: MongoParkedEvent[];
+  /** A transient publish failure: this event and the later ones stay for the next round. */
+  failed: unknown;
 }
 
 /**
- * Publishes the Mongo outbox. MongoDB has no SKIP LOCKED, so each relay leases
- * documents one `findOneAndUpdate` at a time (atomic per document), publishes the
- * round, then marks them published. A crashed relay's leases expire and the
- * documents are published again; the broker's duplicate window and the consumers'
- * dedupe absorb that. Change streams could replace polling on replica sets.
+ * Publishes the events documents carry in their `outbox` field. Each round
+ * finds up to `batchSize` documents whose events wait and whose lease is free or
+ * expired, leases them with one update (atomic per document, so of several relays
+ * only one gets each), reads back what it got, publishes every event in document
+ * order, then removes what was published. A relay killed after publishing leaves
+ * leased documents that another relay takes over when the lease expires and
+ * publishes again: the broker's duplicate window and the consumers' dedupe absorb
+ * that. Leases are compared with this process's clock.
  */
 export class MongoOutboxRelay {
   private readonly owner = randomUUID();
+  private readonly collection: Collection<Document>;
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
   private readonly leaseMs: number;
-  private readonly maxAttempts: number;
-  private stopping = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly counters: OutboxRelayStats = { published: 0, duplicates: 0, batches: 0, failures: 0 };
+  private readonly loop: RelayLoop;
 
   constructor(private readonly options: MongoOutboxRelayOptions) {
+    this.collection = options.collection;
     this.batchSize = options.batchSize ?? 100;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.maxAttempts = options.maxAttempts ?? 3;
+    this.loop = new RelayLoop({
+      bus: options.bus,
+      logger: options.logger,
+      name: 'mongo outbox round',
+      batchSize: this.batchSize,
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 5_000,
+      round: () => this.relayRound(),
+    });
   }
 
   start(): void {
-    this.stopping = false;
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
-  /** Finishes the round in flight, then stops; leases of unpublished documents just expire. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
-    this.loop = null;
+  /** Finishes the round in flight (publishes and clears it), then stops. */
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      let leased = 0;
-      try {
-        leased = this.options.bus.ready() ? await this.relayRound() : 0;
-      } catch (error) {
-        this.options.logger.warn({ err: error }, 'mongo outbox round failed; retrying');
-      }
-      if (leased < this.batchSize && !this.stopping) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.pollIntervalMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
+  stats(): OutboxRelayStats {
+    return { ...this.counters };
   }
 
-  /** Leases, publishes and marks one round; returns how many documents it leased. */
+  /** Documents with events waiting (leased ones included). */
+  backlog(): Promise<number> {
+    return this.collection.countDocuments({ 'outbox.since': { $exists: true } });
+  }
+
+  /** The filter of documents with events and no live lease, at `now`. */
+  private claimable(now: Date): Filter<Document> {
+    return {
+      'outbox.since': { $exists: true },
+      $or: [{ 'outbox.lease': { $exists: false } }, { 'outbox.lease.until': { $lt: now } }],
+    };
+  }
+
+  /**
+   * Claims, publishes and clears one round. Returns how many documents were found
+   * claimable (also those another relay claimed first), so the caller polls again
+   * at once while a backlog lasts. Throws after clearing what was published when a
+   * publish failed on the bus, so the caller backs off.
+   */
   async relayRound(): Promise<number> {
-    const { collection, bus } = this.options;
-    const leased: MongoOutboxDocument[] = [];
-    while (leased.length < this.batchSize) {
-      const now = new Date();
-      const doc = await collection.findOneAndUpdate(
-        {
-          publishedAt: null,
-          attempts: { $lt: this.maxAttempts },
-          $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }],
-        },
-        { $set: { leaseUntil: new Date(now.getTime() + this.leaseMs), leaseOwner: this.owner } },
-        { sort: { createdAt: 1 }, returnDocument: 'after' },
-      );
-      if (!doc) break;
-      leased.push(doc);
-    }
-    await Promise.all(
-      leased.map(async (doc) => {
-        try {
-          await bus.publish(doc.envelope);
-          // Only the lease holder marks it: if our lease expired and another relay took
-          // over, its own publish is the one that counts (both are deduped anyway).
-          await collection.updateOne(
-            { _id: doc._id, leaseOwner: this.owner },
-            { $set: { publishedAt: new Date(), leaseUntil: null, leaseOwner: null } },
-          );
-        } catch (error) {
-          const invalid = error instanceof EnvelopeError;
-          await collection.updateOne(
-            { _id: doc._id, leaseOwner: this.owner },
-            {
-              $set: { leaseUntil: null, leaseOwner: null, lastError: errorMessage(error) },
-              ...(invalid ? { $inc: { attempts: 1 } } : {}),
-            },
-          );
-        }
-      }),
+    const now = new Date();
+    const candidates = await this.collection
+      .find(this.claimable(now), {
+        sort: { 'outbox.since': 1 },
+        limit: this.batchSize,
+        projection: { _id: 1 },
+      })
+      .toArray();
+    if (candidates.length === 0) return 0;
+    const ids = candidates.map((doc) => doc._id);
+    const lease: MongoOutboxLease = {
+      owner: this.owner,
+      token: randomUUID(),
+      until: new Date(now.getTime() + this.leaseMs),
+    };
+    await this.collection.updateMany(
+      { _id: { $in: ids }, ...this.claimable(now) },
+      { $set: { 'outbox.lease': lease } },
     );
-    return leased.length;
+    const claimed = (await this.collection
+      .find({ _id: { $in: ids }, 'outbox.lease.token': lease.token }, { projection: { outbox: 1 } })
+      .toArray()) as Claimed[];
+    if (claimed.length === 0) return candidates.length;
+
+    const settled = await Promise.all(claimed.map((doc) => this.publishDocument(doc)));
+    await this.collection.bulkWrite(
+      settled.flatMap((s) => this.clearing(s, lease.token)),
+      { ordered: true },
+    );
+    this.counters.batches++;
+    const parked = settled.flatMap((s) => s.parked);
+    if (parked.length > 0) {
+      this.options.logger.error(
+        { events: parked.map((p) => ({ id: p.event.id, type: p.event.type, error: p.error })) },
+        'mongo outbox events are invalid; parked in outboxParked',
+      );
+    }
+    const failed = settled.find((s) => s.failed !== null);
+    if (failed) throw new Error(`publish failed: ${errorMessage(failed.failed)}`);
+    return candidates.length;
+  }
+
+  /** Publishes one document's events in order, stopping at the first transient failure. */
+  private async publishDocument(doc: Claimed): Promise<Settled> {
+    const settled: Settled = { doc, published: [], parked: [], failed: null };
+    for (const event of doc.outbox?.events ?? []) {
+      try {
+        const result = await this.options.bus.publish(event.envelope);
+        if (result.duplicate) this.counters.duplicates++;
+        this.counters.published++;
+        settled.published.push(event.id);
+      } catch (error) {
+        this.counters.failures++;
+        if (error instanceof EnvelopeError) {
+          settled.parked.push({ event, error: error.message, at: new Date() });
+          continue;
+        }
+        settled.failed = error;
+        break;
+      }
+    }
+    return settled;
+  }
+
+  /**
+   * The writes that settle one document, both conditioned on this round's lease.
+   * The first removes the whole field when the document still holds exactly the
+   * events read (nothing was appended since); otherwise it matches nothing and the
+   * second removes only the settled events and frees the lease, so events appended
+   * meanwhile wait for the next round. Only a lease holder removes events, so an
+   * unchanged count means unchanged events.
+   */
+  private clearing(settled: Settled, token: string): AnyBulkWriteOperation<Document>[] {
+    const { doc, published, parked, failed } = settled;
+    const held = { _id: doc._id, 'outbox.lease.token': token } as Filter<Document>;
+    const park = parked.length > 0 ? { $push: { outboxParked: { $each: parked } } } : {};
+    const settledIds = [...published, ...parked.map((p) => p.event.id)];
+    const operations: AnyBulkWriteOperation<Document>[] = [];
+    if (failed === null) {
+      const count = doc.outbox?.events.length ?? 0;
+      operations.push({
+        updateOne: {
+          filter: { ...held, 'outbox.events': { $size: count } },
+          update: asUpdate({ $unset: { outbox: '' }, ...park }),
+        },
+      });
+    }
+    operations.push({
+      updateOne: {
+        filter: held,
+        update: asUpdate({
+          $pull: { 'outbox.events': { id: { $in: settledIds } } },
+          $unset: { 'outbox.lease': '' },
+          ...park,
+        }),
+      },
+    });
+    return operations;
   }
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { type EventBus, errorMessage } from './bus.js';
 import { defaultRegistry, type Envelope, EnvelopeError, type EventRegistry } from './envelope.js';
+import { RelayLoop } from './relayLoop.js';
 
 /** DDL of the outbox table, for a service to copy into its migrations. */
 export const OUTBOX_SQL_PATH = fileURLToPath(new URL('../sql/outbox.sql', import.meta.url));
@@ -98,37 +99,36 @@ interface OutboxRow {
 export class OutboxRelay {
   private readonly table: string;
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
   private readonly maxAttempts: number;
-  private readonly maxRetryDelayMs: number;
-  private stopping = false;
-  private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  private readonly loop: RelayLoop;
   private listener: pg.Client | null = null;
   private readonly counters: OutboxRelayStats = { published: 0, duplicates: 0, batches: 0, failures: 0 };
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.table = identifier(options.table ?? 'outbox');
     this.batchSize = options.batchSize ?? 500;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
+    this.loop = new RelayLoop({
+      bus: options.bus,
+      logger: options.logger,
+      name: 'outbox relay batch',
+      batchSize: this.batchSize,
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 5_000,
+      round: () => this.relayBatch(),
+    });
   }
 
   /** Starts relaying in the background. */
   async start(): Promise<void> {
-    if (this.loop) return;
-    this.stopping = false;
+    if (this.loop.running) return;
     await this.listen();
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Finishes the batch in flight (publishes and commits it), then stops. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeUp?.();
-    await this.loop;
-    this.loop = null;
+    await this.loop.stop();
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
   }
@@ -149,7 +149,7 @@ export class OutboxRelay {
   private async listen(): Promise<void> {
     if (!this.options.listenUrl) return;
     const client = new pg.Client({ connectionString: this.options.listenUrl });
-    client.on('notification', () => this.wakeUp?.());
+    client.on('notification', () => this.loop.wake());
     // A lost LISTEN connection only costs latency: polling continues.
     client.on('error', (error) => {
       this.options.logger.warn({ err: error }, 'outbox LISTEN connection lost; polling only');
@@ -162,41 +162,6 @@ export class OutboxRelay {
     } catch (error) {
       this.options.logger.warn({ err: error }, 'outbox LISTEN unavailable; polling only');
       await client.end().catch(() => undefined);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = null;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-  }
-
-  private async run(): Promise<void> {
-    let failuresInARow = 0;
-    while (!this.stopping) {
-      if (!this.options.bus.ready()) {
-        // Claiming now would only hold row locks while every publish fails.
-        await this.sleep(this.pollIntervalMs);
-        continue;
-      }
-      try {
-        const claimed = await this.relayBatch();
-        failuresInARow = 0;
-        if (claimed < this.batchSize && !this.stopping) await this.sleep(this.pollIntervalMs);
-      } catch (error) {
-        failuresInARow++;
-        this.options.logger.warn({ err: error, failuresInARow }, 'outbox relay batch failed; retrying');
-        if (!this.stopping) {
-          await this.sleep(Math.min(this.maxRetryDelayMs, this.pollIntervalMs * 2 ** failuresInARow));
-        }
-      }
     }
   }
 

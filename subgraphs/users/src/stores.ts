@@ -6,7 +6,7 @@ import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
-import { HELD_OUTBOX_GRACE_MS, MongoUsersStore } from './datasources/MongoUsersStore.js';
+import { MongoUsersStore } from './datasources/MongoUsersStore.js';
 import type { RateLimiter } from './datasources/RateLimiter.js';
 import { RedisRateLimiter } from './datasources/RedisRateLimiter.js';
 import type { UsersStore } from './datasources/UsersStore.js';
@@ -109,36 +109,11 @@ async function openMongo(
   }
 }
 
-/**
- * The Mongo outbox relay, plus on a standalone mongod (no transactions) the
- * reconciler of events held by sign-ups that died mid-way (see createUser).
- */
+/** The relay of the events users' documents carry (users.registered). */
 function publishMongoOutbox(store: MongoUsersStore, bus: EventBus, logger: Logger): OutboxPublisher {
   const relay = new MongoOutboxRelay({ collection: store.outbox, bus, logger });
   relay.start();
-  let reconciler: NodeJS.Timeout | undefined;
-  if (!store.transactional) {
-    logger.warn(
-      'MongoDB runs without transactions (standalone): users.registered is written before the user and ' +
-        'reconciled after a crash. Run a replica set (one node is enough) for transactional events.',
-    );
-    reconciler = setInterval(() => {
-      store
-        .reconcileHeldOutbox()
-        .then((done) => {
-          if (done.released + done.deleted > 0)
-            logger.warn(done, 'settled outbox events of interrupted sign-ups');
-        })
-        .catch((err) => logger.warn({ err }, 'outbox reconciliation failed; retrying'));
-    }, HELD_OUTBOX_GRACE_MS);
-    reconciler.unref();
-  }
-  return {
-    async stop() {
-      clearInterval(reconciler);
-      await relay.stop();
-    },
-  };
+  return { stop: () => relay.stop() };
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { realService } from '@fitness/testing';
 import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
 import { MongoUsersStore } from '../src/datasources/MongoUsersStore.js';
+import type { NewUser } from '../src/datasources/models.js';
 import type { UsersStore } from '../src/datasources/UsersStore.js';
 import { connectMongo } from '../src/stores.js';
 
@@ -49,4 +50,17 @@ export function storeAdapters(suite: string): StoreAdapter[] {
 /** A handle (and email) no other test of the run uses. */
 export function uniqueHandle(prefix = 'u'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+/** A valid new account no other test of the run uses. */
+export function newUser(overrides: Partial<NewUser> = {}): NewUser {
+  const handle = uniqueHandle();
+  return {
+    email: `${handle}@example.com`,
+    handle,
+    displayName: 'Test User',
+    region: 'EU',
+    passwordHash: 'scrypt$not-a-real-hash',
+    ...overrides,
+  };
 }

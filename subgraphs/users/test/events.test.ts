@@ -3,7 +3,7 @@ import { createTokenIssuer, DEVELOPMENT_JWT_SECRET } from '@fitness/auth';
 import { type Envelope, type EventBus, InProcessEventBus, MongoOutboxRelay } from '@fitness/events';
 import { createLogger } from '@fitness/server-kit';
 import { assertSingleResult, errorCodes, realService } from '@fitness/testing';
-import type { Connection } from 'mongoose';
+import { type Connection, Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
 import { MemoryRateLimiter } from '../src/datasources/MemoryRateLimiter.js';
@@ -177,40 +177,76 @@ describe.skipIf(!mongoUrl)('users.registered through the Mongo outbox', () => {
     await connection?.close();
   });
 
-  const outboxDocs = (userId: string) =>
-    connection.db!.collection('outbox').find({ 'envelope.payload.userId': userId }).toArray();
+  /** The raw user document, outbox fields included (the store never selects them). */
+  const rawUser = (userId: string) =>
+    connection.db!.collection('users').findOne({ _id: new Types.ObjectId(userId) });
 
-  it('should write one releasable outbox document per user and none for a duplicate', async () => {
+  it('should write the event inside the user document, and none for a refused duplicate', async () => {
     const input = { ...signUpInput(), region: 'EU' as const, passwordHash: 'x' };
     input.email = input.email.toLowerCase();
     input.handle = input.handle.toLowerCase();
     const user = await store.createUser(input);
-    const docs = await outboxDocs(user.id);
-    expect(docs).toHaveLength(1);
-    // Claimable by the relay: not held, not published yet.
-    expect(docs[0]).toMatchObject({ type: 'users.registered', version: 1, attempts: 0, publishedAt: null });
-    expect(docs[0]!.envelope.payload).toMatchObject({ userId: user.id, handle: user.handle, region: 'EU' });
+    const doc = await rawUser(user.id);
+    expect(doc?.outbox.events).toHaveLength(1);
+    expect(doc?.outbox.events[0]).toMatchObject({ type: 'users.registered', version: 1 });
+    expect(doc?.outbox.events[0].envelope.payload).toEqual({
+      userId: user.id,
+      handle: user.handle,
+      region: 'EU',
+      occurredAt: user.createdAt.toISOString(),
+    });
+    // Claimable by the relay: no lease yet.
+    expect(doc?.outbox.lease).toBeUndefined();
     await expect(store.createUser({ ...input, handle: `${input.handle}x` })).rejects.toBeInstanceOf(
       DuplicateError,
     );
-    const all = await connection.db!.collection('outbox').countDocuments({});
-    expect(all).toBe(1);
+    const pending = await connection.db!.collection('users').countDocuments({ outbox: { $exists: true } });
+    expect(pending).toBe(1);
+    // The store's reads never carry it.
+    expect(await store.findByEmail(input.email)).toEqual({ user, passwordHash: 'x' });
   });
 
-  it('should be published once by the relay', async () => {
+  it('should be published once by the relay, which then removes it from the user', async () => {
     const bus = new InProcessEventBus();
     const { received, subscription } = await recordRegistrations(bus);
     const user = await store.createUser({ ...signUpInput(), region: 'US', passwordHash: 'x' });
     const relay = new MongoOutboxRelay({ collection: store.outbox, bus, logger, pollIntervalMs: 20 });
     relay.start();
-    await waitFor(
-      () => received.some((e) => (e.payload as { userId: string }).userId === user.id),
-      'the event',
-    );
+    await waitFor(async () => (await relay.backlog()) === 0, 'an empty outbox');
     await relay.stop();
     await subscription.stop();
     await bus.close();
     expect(received.filter((e) => (e.payload as { userId: string }).userId === user.id)).toHaveLength(1);
-    expect((await outboxDocs(user.id))[0]!.publishedAt).toBeInstanceOf(Date);
+    const doc = await rawUser(user.id);
+    expect(doc?.outbox).toBeUndefined();
+    expect(doc?.handle).toBe(user.handle);
+  });
+
+  it('should publish one event per account of 40 concurrent sign-ups, 20 of them for one email', async () => {
+    const bus = new InProcessEventBus();
+    const { received, subscription } = await recordRegistrations(bus);
+    const relays = [0, 1].map(
+      () => new MongoOutboxRelay({ collection: store.outbox, bus, logger, pollIntervalMs: 5, batchSize: 5 }),
+    );
+    for (const relay of relays) relay.start();
+    const shared = `${randomBytes(4).toString('hex')}@example.com`;
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 20 }, () =>
+        store.createUser({ ...signUpInput(), email: shared, region: 'EU', passwordHash: 'x' }),
+      ),
+      ...Array.from({ length: 20 }, () =>
+        store.createUser({ ...signUpInput(), region: 'EU', passwordHash: 'x' }),
+      ),
+    ]);
+    const created = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : []));
+    expect(created).toHaveLength(21);
+    await waitFor(async () => (await relays[0]!.backlog()) === 0, 'an empty outbox');
+    await Promise.all(relays.map((r) => r.stop()));
+    await subscription.stop();
+    await bus.close();
+    const ids = received
+      .map((e) => (e.payload as { userId: string }).userId)
+      .filter((id) => created.includes(id));
+    expect(ids.sort()).toEqual([...created].sort());
   });
 });

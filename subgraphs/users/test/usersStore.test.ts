@@ -1,22 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
-import type { NewUser } from '../src/datasources/models.js';
 import { DuplicateError, type UsersStore } from '../src/datasources/UsersStore.js';
-import { type OpenedStore, storeAdapters, uniqueHandle } from './adapters.js';
+import { newUser, type OpenedStore, storeAdapters, uniqueHandle } from './adapters.js';
 
 const UNKNOWN_ID = '0123456789abcdef01234567';
-
-function newUser(overrides: Partial<NewUser> = {}): NewUser {
-  const handle = uniqueHandle();
-  return {
-    email: `${handle}@example.com`,
-    handle,
-    displayName: 'Test User',
-    region: 'EU',
-    passwordHash: 'scrypt$not-a-real-hash',
-    ...overrides,
-  };
-}
 
 describe.each(storeAdapters('users mongo store'))('UsersStore contract on $name', (adapter) => {
   let opened: OpenedStore;

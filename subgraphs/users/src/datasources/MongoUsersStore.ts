@@ -1,10 +1,4 @@
-import {
-  defaultRegistry,
-  type Envelope,
-  type MongoOutboxCollection,
-  type MongoOutboxDocument,
-  writeMongoOutbox,
-} from '@fitness/events';
+import { MONGO_OUTBOX_INDEX, mongoOutboxFields } from '@fitness/events';
 import mongoose, { type Connection, type InferSchemaType, type Model, Schema, Types } from 'mongoose';
 import { userRegistered } from '../events.js';
 import { type NewUser, type ProfilePatch, REGIONS, type UserCredentials, type UserRecord } from './models.js';
@@ -23,10 +17,15 @@ import {
  */
 const schemaOptions = { strictQuery: true } as const;
 
+/**
+ * Email and handle are stored lowercased and looked up lowercased, so plain unique
+ * indexes make them unique regardless of case. A case-insensitive collation (strength 2)
+ * would do it on a real MongoDB, but the test server has no collations: the code relies
+ * only on byte-wise comparison, which both have.
+ */
 const userSchema = new Schema(
   {
     email: { type: String, required: true, lowercase: true, trim: true, unique: true },
-    /** Stored lowercased so the unique index makes handles unique regardless of case. */
     handle: { type: String, required: true, lowercase: true, trim: true, unique: true },
     displayName: { type: String, required: true },
     avatarUrl: { type: String, default: null },
@@ -35,9 +34,17 @@ const userSchema = new Schema(
     passwordHash: { type: String, required: true, select: false },
     followersCount: { type: Number, required: true, default: 0 },
     followingCount: { type: Number, required: true, default: 0 },
+    /**
+     * The events of this user's writes until the relay has published them
+     * (see @fitness/events' Mongo outbox): written in the same document write as the
+     * change, so no transaction is needed. Never read by the store.
+     */
+    outbox: { type: Schema.Types.Mixed, select: false },
+    outboxParked: { type: [Schema.Types.Mixed], select: false, default: undefined },
   },
   { ...schemaOptions, collection: 'users', timestamps: { createdAt: true, updatedAt: false } },
 );
+userSchema.index(MONGO_OUTBOX_INDEX.key, MONGO_OUTBOX_INDEX.options);
 
 const followSchema = new Schema(
   {
@@ -49,7 +56,10 @@ const followSchema = new Schema(
 /** One edge per pair: the index, not a read before the insert, is what makes follow idempotent. */
 followSchema.index({ followerId: 1, followeeId: 1 }, { unique: true });
 
-type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId; createdAt: Date };
+type UserDoc = Omit<InferSchemaType<typeof userSchema>, 'outbox' | 'outboxParked'> & {
+  _id: Types.ObjectId;
+  createdAt: Date;
+};
 
 function toUser(doc: UserDoc): UserRecord {
   return {
@@ -65,46 +75,23 @@ function toUser(doc: UserDoc): UserRecord {
   };
 }
 
-/** The outbox collection, written by createUser and read by MongoOutboxRelay. */
-export const OUTBOX_COLLECTION = 'outbox';
-
-/**
- * Without transactions an outbox document is inserted before its user and held
- * (attempts above any relay's maxAttempts, so no relay claims it) until the user
- * insert has answered; then it is released (attempts 0) or deleted.
- */
-const HELD_ATTEMPTS = 1_000_000;
-const HELD_OWNER = 'users:awaiting-insert';
-/** A held document older than this belongs to a sign-up that died; the reconciler decides it. */
-export const HELD_OUTBOX_GRACE_MS = 30_000;
-
-/** The driver collection seen through the few methods the outbox uses. */
-type OutboxDriverCollection = mongoose.mongo.Collection<MongoOutboxDocument>;
-
-function outboxPort(collection: OutboxDriverCollection): MongoOutboxCollection {
-  return {
-    insertOne: (doc, options) =>
-      collection.insertOne(
-        doc,
-        options?.session ? { session: options.session as mongoose.mongo.ClientSession } : {},
-      ),
-    findOneAndUpdate: (filter, update, options) => collection.findOneAndUpdate(filter, update, options),
-    updateOne: (filter, update) => collection.updateOne(filter, update),
-  };
-}
-
 /** An ObjectId for a client-supplied id, or null when it cannot be one (matches nobody). */
 function toObjectId(id: string): Types.ObjectId | null {
   return isUserId(id) ? new Types.ObjectId(id) : null;
 }
 
-/** E11000 from a unique index: which field it guards, or undefined for any other error. */
+/**
+ * E11000 from a unique index: which field it guards, or undefined for any other error.
+ * Read from `keyPattern` (every server the driver supports sends it), never from the
+ * message: mongod's text differs between versions and from the test server's.
+ */
 function duplicateKeyField(error: unknown): UniqueField | 'edge' | undefined {
   if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== 11000) return undefined;
   const keys = Object.keys((error.keyPattern as Record<string, unknown> | undefined) ?? {});
-  if (keys.includes('email') || /email_1/.test(error.message)) return 'email';
-  if (keys.includes('handle') || /handle_1/.test(error.message)) return 'handle';
-  return 'edge';
+  if (keys.length === 1 && keys[0] === 'email') return 'email';
+  if (keys.length === 1 && keys[0] === 'handle') return 'handle';
+  if (keys.includes('followerId') && keys.includes('followeeId')) return 'edge';
+  return undefined;
 }
 
 /**
@@ -113,59 +100,41 @@ function duplicateKeyField(error: unknown): UniqueField | 'edge' | undefined {
  * Build it with {@link MongoUsersStore.open}, which waits for those indexes.
  */
 export class MongoUsersStore implements UsersStore {
-  /** The outbox as MongoOutboxRelay reads it. */
-  readonly outbox: MongoOutboxCollection;
-
   private constructor(
     private readonly connection: Connection,
     private readonly User: Model<UserDoc>,
     private readonly Follow: Model<InferSchemaType<typeof followSchema>>,
-    private readonly outboxCollection: OutboxDriverCollection,
-    /** Replica set or sharded cluster: the user and its event commit together. */
-    readonly transactional: boolean,
-  ) {
-    this.outbox = outboxPort(outboxCollection);
-  }
+    /** The users collection as MongoOutboxRelay reads it: the documents carry their events. */
+    readonly outbox: mongoose.mongo.Collection,
+  ) {}
 
   /**
    * Registers the models on `connection` and builds their indexes before the
    * first write: without the unique indexes two concurrent sign-ups with one
-   * email would both succeed. The connection should be opened with
-   * `sanitizeFilter: true` (see stores.ts) so nested `$` keys in a filter value
-   * are wrapped in `$eq`; this adapter marks its own operators `trusted`.
+   * email would both succeed. A real mongod may still be building an index when
+   * other commands run, the test server builds it at once; both enforce it once
+   * createIndexes has answered, which is all this relies on. The connection should
+   * be opened with `sanitizeFilter: true` (see stores.ts) so nested `$` keys in a
+   * filter value are wrapped in `$eq`; this adapter marks its own operators `trusted`.
    */
   static async open(connection: Connection): Promise<MongoUsersStore> {
     const User = connection.model<UserDoc>('User', userSchema);
     const Follow = connection.model('Follow', followSchema);
     const db = connection.db;
     if (!db) throw new Error('MongoUsersStore.open needs an open connection.');
-    const outbox = db.collection<MongoOutboxDocument>(OUTBOX_COLLECTION);
-    // hello answers setName on a replica set member and msg 'isdbgrid' on mongos:
-    // the deployments where multi-document transactions exist.
-    const hello = await db.admin().command({ hello: 1 });
-    const transactional = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
-    await Promise.all([
-      User.createIndexes(),
-      Follow.createIndexes(),
-      // The relay's claim order (MongoOutboxRelay) and the reconciler's scan of held documents.
-      outbox.createIndex({ publishedAt: 1, createdAt: 1 }),
-      outbox.createIndex({ leaseOwner: 1, createdAt: 1 }),
-    ]);
-    return new MongoUsersStore(connection, User, Follow, outbox, transactional);
+    await Promise.all([User.createIndexes(), Follow.createIndexes()]);
+    return new MongoUsersStore(connection, User, Follow, db.collection(User.collection.collectionName));
   }
 
   /**
-   * Inserts the user and its `users.registered` event. On a replica set both are
-   * written in one transaction. On a standalone mongod (no transactions) the event
-   * is written first, held, and released only once the user insert succeeded
-   * (deleted when it failed, e.g. a taken email); a crash in between leaves a held
-   * document that {@link reconcileHeldOutbox} settles from the users collection.
+   * Inserts the user with its `users.registered` event inside the same document:
+   * one single-document write, atomic on a standalone mongod as on a replica set,
+   * so the event exists exactly when the user does (none for a refused duplicate).
    */
   async createUser(input: NewUser): Promise<UserRecord> {
-    // Id and time fixed up front: the event names the user before it is inserted.
+    // Id and time fixed up front: the event names the user it is inserted with.
     const _id = new Types.ObjectId();
     const createdAt = new Date();
-    const doc = { ...input, _id, createdAt, followersCount: 0, followingCount: 0 };
     const event = userRegistered({
       id: _id.toHexString(),
       email: input.email,
@@ -178,82 +147,20 @@ export class MongoUsersStore implements UsersStore {
       followingCount: 0,
     });
     try {
-      const created = this.transactional
-        ? await this.connection.transaction(async (session) => {
-            const [user] = await this.User.create([doc], { session });
-            await writeMongoOutbox(this.outbox, event, { session });
-            return user!.toObject() as UserDoc;
-          })
-        : await this.createHeld(doc, event);
-      return toUser(created);
+      const created = await this.User.create({
+        ...input,
+        _id,
+        createdAt,
+        followersCount: 0,
+        followingCount: 0,
+        ...mongoOutboxFields([event]),
+      });
+      return toUser(created.toObject() as UserDoc);
     } catch (error) {
       const field = duplicateKeyField(error);
       if (field === 'email' || field === 'handle') throw new DuplicateError(field);
       throw error;
     }
-  }
-
-  /** The standalone fallback of createUser: held event, user, then release or delete. */
-  private async createHeld(doc: Record<string, unknown>, event: Envelope): Promise<UserDoc> {
-    const valid = defaultRegistry.validate(event);
-    await this.outboxCollection.insertOne({
-      _id: valid.id,
-      type: valid.type,
-      version: valid.version,
-      envelope: event,
-      createdAt: new Date(),
-      publishedAt: null,
-      attempts: HELD_ATTEMPTS,
-      lastError: 'held until the user insert answers',
-      leaseUntil: null,
-      leaseOwner: HELD_OWNER,
-    });
-    let user: UserDoc;
-    try {
-      user = (await this.User.create(doc)).toObject() as UserDoc;
-    } catch (error) {
-      // No user, no event. If this delete fails too, the reconciler removes it.
-      await this.outboxCollection.deleteOne({ _id: valid.id }).catch(() => undefined);
-      throw error;
-    }
-    await this.releaseHeld(valid.id);
-    return user;
-  }
-
-  private async releaseHeld(eventId: string): Promise<void> {
-    await this.outboxCollection.updateOne(
-      { _id: eventId, leaseOwner: HELD_OWNER },
-      { $set: { attempts: 0, lastError: null, leaseOwner: null } },
-    );
-  }
-
-  /**
-   * Settles held outbox documents older than `graceMs`, left by sign-ups that died
-   * between the event and the user insert (standalone mongod only): released when
-   * the user exists, deleted when not. Run periodically; returns what it did.
-   */
-  async reconcileHeldOutbox(graceMs = HELD_OUTBOX_GRACE_MS): Promise<{ released: number; deleted: number }> {
-    const held = await this.outboxCollection
-      .find({ leaseOwner: HELD_OWNER, createdAt: { $lt: new Date(Date.now() - graceMs) } })
-      .limit(500)
-      .toArray();
-    let released = 0;
-    let deleted = 0;
-    for (const doc of held) {
-      const userId = (doc.envelope.payload as { userId?: unknown }).userId;
-      const exists =
-        typeof userId === 'string' && isUserId(userId)
-          ? (await this.User.countDocuments({ _id: new Types.ObjectId(userId) })) > 0
-          : false;
-      if (exists) {
-        await this.releaseHeld(doc._id);
-        released++;
-      } else {
-        await this.outboxCollection.deleteOne({ _id: doc._id, leaseOwner: HELD_OWNER });
-        deleted++;
-      }
-    }
-    return { released, deleted };
   }
 
   async findByEmail(email: string): Promise<UserCredentials | null> {
@@ -269,7 +176,7 @@ export class MongoUsersStore implements UsersStore {
       ? await this.User.find({ _id: mongoose.trusted({ $in: objectIds }) }).lean<UserDoc[]>()
       : [];
     const byId = new Map(docs.map((doc) => [doc._id.toHexString(), toUser(doc)]));
-    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+    return ids.map((id) => byId.get(String(id).toLowerCase()) ?? null);
   }
 
   async findByHandle(handle: string): Promise<UserRecord | null> {
