@@ -65,6 +65,12 @@ const config: CodegenConfig = {
       presetConfig: { fragmentMasking: false },
       config: { ...shared, documentMode: 'documentNode' },
     },
+    // The safelist the router enforces with OPERATION_SAFELIST (see README, "Trusted documents").
+    'packages/client/src/__generated__/persisted-query-manifest.json': {
+      schema: 'schema/api.graphql',
+      documents: 'schema/operations/*.graphql',
+      plugins: ['packages/tooling/src/operationManifest.cjs'],
+    },
   },
 };
 

@@ -108,3 +108,62 @@ export function operationLimitRules(limits: OperationLimits = DEFAULT_OPERATION_
   };
   return [depthRule, aliasRule];
 }
+
+/**
+ * Brackets a document may nest before it is parsed at all. graphql-js parses by
+ * recursion, so a few thousand `{` (or `[` in a value) overflow the stack; a valid
+ * operation is at most MAX_QUERY_DEPTH selections deep, so this is far above any.
+ * @default 100
+ */
+export const MAX_DOCUMENT_NESTING = 100;
+
+/**
+ * Whether a document's brackets nest deeper than `limit`, read as GraphQL's lexer
+ * would (strings, block strings and comments skipped), in one pass without recursion.
+ */
+export function nestsDeeperThan(source: string, limit = MAX_DOCUMENT_NESTING): boolean {
+  let depth = 0;
+  for (let i = 0; i < source.length; i += 1) {
+    const c = source.charCodeAt(i);
+    if (c === 0x23 /* # */) {
+      while (i < source.length && source.charCodeAt(i) !== 0x0a && source.charCodeAt(i) !== 0x0d) i += 1;
+    } else if (c === 0x22 /* " */) {
+      if (source.startsWith('"""', i)) {
+        // A block string ends at the first """ that is not escaped as \""".
+        let from = i + 3;
+        for (;;) {
+          const end = source.indexOf('"""', from);
+          if (end === -1) {
+            i = source.length;
+            break;
+          }
+          if (source.charCodeAt(end - 1) === 0x5c) {
+            from = end + 3;
+            continue;
+          }
+          i = end + 2;
+          break;
+        }
+      } else {
+        for (i += 1; i < source.length; i += 1) {
+          const s = source.charCodeAt(i);
+          if (s === 0x5c /* \ */) i += 1;
+          else if (s === 0x22 || s === 0x0a) break;
+        }
+      }
+    } else if (c === 0x7b || c === 0x5b || c === 0x28 /* { [ ( */) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d || c === 0x29 /* } ] ) */) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
+/** The refusal for such a document: a bad request, with no engine message in it. */
+export function tooDeeplyNested(): GraphQLError {
+  return new GraphQLError(`The document nests more than ${MAX_DOCUMENT_NESTING} brackets deep.`, {
+    extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+  });
+}

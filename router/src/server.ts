@@ -12,6 +12,7 @@ import {
   invalidCredentials,
   type Logger,
   listen,
+  requestUrl,
 } from '@fitness/server-kit';
 import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
@@ -19,9 +20,10 @@ import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
 import { DemandControl } from './demandControl.js';
 import { RouterGateway } from './gateway.js';
-import { operationLimitRules } from './limits.js';
+import { nestsDeeperThan, operationLimitRules, tooDeeplyNested } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
 import { PersistedQueries } from './persistedQueries.js';
+import { OperationSafelist } from './safelist.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
 import { SubscriptionEngine } from './subscriptions/engine.js';
 import {
@@ -44,6 +46,25 @@ export interface RunningRouter {
 function requestIdOf(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
   return value && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : randomUUID();
+}
+
+/** A GraphQL request from a POST body or a GET query string; undefined if it is neither. */
+function requestOf(
+  req: IncomingMessage,
+  body: unknown,
+): { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown } | undefined {
+  if (req.method === 'POST') return typeof body === 'object' && body !== null ? body : undefined;
+  const params = requestUrl(req).searchParams;
+  const json = (name: string) => {
+    const raw = params.get(name);
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  return { query: params.get('query') ?? undefined, extensions: json('extensions') };
 }
 
 /** Builds the gateway, Apollo Server and HTTP server, and listens. */
@@ -83,6 +104,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       sharing: config.subscriptions.sharing,
     },
     upstream: { retryAttempts: config.subscriptions.retryAttempts },
+    hideSchemaDetails: config.production,
     admit: (schema, document, operationName, variables) => {
       demand.check(schema, document, operationName, variables);
     },
@@ -95,6 +117,19 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
 
   const httpSubscriptionQuota = new MultipartQuota(config.subscriptions.maxSubscriptionsPerConnection);
   const persistedQueries = new PersistedQueries();
+  const safelist = config.operationSafelist
+    ? OperationSafelist.fromFile(config.operationSafelist)
+    : undefined;
+  if (safelist) {
+    // Listed operations can be sent by their id alone, as persisted queries.
+    for (const [id, body] of safelist.entries()) await persistedQueries.register(id, body);
+    logger.info({ operations: safelist.size }, 'safelist mode: only the listed operations are served');
+  }
+  /** What every operation passes before it is parsed, on every transport. */
+  const admitSource = (query: string) => {
+    if (nestsDeeperThan(query)) throw tooDeeplyNested();
+    safelist?.check(query);
+  };
 
   const apollo = new ApolloServer<RouterContext>({
     gateway,
@@ -103,7 +138,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     includeStacktraceInErrorResponses: false,
     // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
     stopOnTerminationSignals: false,
-    formatError: createFormatError(logger),
+    // Production: no name suggestions, no subgraph names in what clients see.
+    formatError: createFormatError(logger, { hideSchemaDetails: config.production }),
     persistedQueries: { cache: persistedQueries.cache },
     logger,
     plugins: [
@@ -154,14 +190,13 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     // Subscriptions over HTTP (multipart, SSE): Apollo Server cannot run them on a
     // gateway; the engine can. Automatic persisted queries work for them too.
     beforeGraphQL: async (req, res, body, auth) => {
-      if (req.method !== 'POST' || typeof body !== 'object' || body === null) return false;
-      const request = body as {
-        query?: unknown;
-        variables?: unknown;
-        operationName?: unknown;
-        extensions?: unknown;
-      };
+      const request = requestOf(req, body);
+      if (!request) return false; // Apollo Server explains what is wrong with it
       const { query } = await persistedQueries.resolve(request);
+      // Every operation, whatever it is: unparsable nesting and unlisted documents
+      // are refused here, before Apollo Server parses or the gateway plans.
+      if (typeof query === 'string') admitSource(query);
+      if (req.method !== 'POST') return false;
       const framing = subscriptionFramingFor(req);
       // Only a subscription, or anything asked for as an event stream, is ours.
       if (typeof query !== 'string' || (!query.includes('subscription') && framing !== SSE)) return false;
@@ -255,6 +290,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       };
     },
     expiresAt: (auth) => auth.tokenExpiresAt,
+    admitSource,
     clientAddress: (req) =>
       clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustedProxies),
     identity: (auth) => auth,

@@ -24,6 +24,7 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'PERSISTED_QUERY_HASH_MISMATCH',
+  'PERSISTED_QUERY_NOT_IN_LIST',
   // The router's: a field whose subgraph did not answer (partial data, see README),
   // and an operation refused by demand control.
   'SERVICE_UNAVAILABLE',

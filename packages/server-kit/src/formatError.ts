@@ -4,17 +4,36 @@ import type { Logger } from 'pino';
 import { ErrorCode, isPublicCode } from './errors.js';
 
 /**
+ * graphql-js suggests names it knows ("Did you mean \"email\"?"): with introspection
+ * off that rebuilds the schema one guess at a time.
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean .+\?$/s, '');
+}
+
+export interface FormatErrorOptions {
+  /**
+   * Production: no name suggestions in messages, and no `serviceName` (which names
+   * internal subgraphs) in extensions.
+   * @default false
+   */
+  hideSchemaDetails?: boolean;
+}
+
+/**
  * Builds Apollo Server's `formatError`: errors with a contract code pass through
  * without internals (no stacktrace, no exception payload); anything else is logged
  * with its cause and replaced by a generic INTERNAL_SERVER_ERROR, so SQL, driver
  * messages and stack traces never reach a client.
  */
-export function createFormatError(logger: Logger) {
+export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (isPublicCode(code)) {
       const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      if (!options.hideSchemaDetails) return { ...formatted, extensions };
+      const { serviceName: _service, ...kept } = extensions;
+      return { ...formatted, message: withoutSuggestions(formatted.message), extensions: kept };
     }
     const cause = unwrapResolverError(error);
     // An error the engine made itself (no thrown cause, e.g. a non-null field that

@@ -18,7 +18,7 @@ export {
   z,
 } from './config.js';
 export * from './errors.js';
-export { createFormatError } from './formatError.js';
+export { createFormatError, type FormatErrorOptions, withoutSuggestions } from './formatError.js';
 export {
   CHECK_TIMEOUT_MS,
   type Check,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
 import { buildOperationContext, executeQueryPlan } from '@apollo/gateway';
 import { ANONYMOUS, type Viewer } from '@fitness/auth';
-import { createFormatError, ErrorCode, type Logger } from '@fitness/server-kit';
+import { createFormatError, ErrorCode, type Logger, withoutSuggestions } from '@fitness/server-kit';
 import {
   type DocumentNode,
   GraphQLError,
@@ -141,6 +141,8 @@ export class SubscriptionEngine {
   constructor(
     private readonly options: {
       logger: Logger;
+      /** Production: no name suggestions in messages, no subgraph names in errors. */
+      hideSchemaDetails?: boolean;
       /** Extra validation rules (operation limits), as on HTTP. */
       validationRules?: readonly import('graphql').ValidationRule[];
       /**
@@ -160,7 +162,9 @@ export class SubscriptionEngine {
     },
   ) {
     this.clients = new UpstreamClients(options.logger, { ...DEFAULT_UPSTREAM_OPTIONS, ...options.upstream });
-    this.formatError = createFormatError(options.logger);
+    this.formatError = createFormatError(options.logger, {
+      hideSchemaDetails: options.hideSchemaDetails ?? false,
+    });
   }
 
   private get limits(): EngineLimits {
@@ -235,8 +239,12 @@ export class SubscriptionEngine {
       { maxErrors: 5 },
     );
     if (coerced.errors) {
+      const hide = this.options.hideSchemaDetails ?? false;
       throw new SubscribeRefused(
-        coerced.errors.map((e) => ({ message: e.message, extensions: { code: ErrorCode.BAD_USER_INPUT } })),
+        coerced.errors.map((e) => ({
+          message: hide ? withoutSuggestions(e.message) : e.message,
+          extensions: { code: ErrorCode.BAD_USER_INPUT },
+        })),
       );
     }
     const variables = coerced.coerced;
@@ -327,8 +335,12 @@ export class SubscriptionEngine {
       ...(this.options.validationRules ?? []),
     ]);
     if (problems.length) {
+      const hide = this.options.hideSchemaDetails ?? false;
       throw new SubscribeRefused(
-        problems.map((p) => ({ message: p.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })),
+        problems.map((p) => ({
+          message: hide ? withoutSuggestions(p.message) : p.message,
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        })),
       );
     }
     const operations = document.definitions.filter(

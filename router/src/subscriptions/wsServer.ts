@@ -72,6 +72,11 @@ export interface WsServerOptions<TAuth> {
     requestId: string;
     clientAddress?: string | undefined;
   };
+  /**
+   * Sees every operation's source before it is parsed (nesting limit, safelist);
+   * throwing a GraphQLError refuses it with the protocol's error message.
+   */
+  admitSource?(query: string): void;
   /** Runs a query or mutation sent over the socket. */
   execute(
     request: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
@@ -346,6 +351,14 @@ class Connection<TAuth> {
       return;
     }
 
+    try {
+      this.options.admitSource?.(payload.query);
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      const { http: _status, ...extensions } = error.extensions;
+      this.send({ id, type: MessageType.Error, payload: [{ message: error.message, extensions }] });
+      return;
+    }
     let kind: string | undefined;
     try {
       kind = getOperationAST(
