@@ -114,7 +114,13 @@ describe('router edge', () => {
         ],
       }),
     );
-    const env = { PORT: '0', SUPERGRAPH_PATH: supergraphPath, JWT_SECRET: SECRET };
+    const env = {
+      PORT: '0',
+      SUPERGRAPH_PATH: supergraphPath,
+      JWT_SECRET: SECRET,
+      // Required in production; one for all three routers, since a process sends one.
+      ROUTER_SUBGRAPH_SECRET: 'e3b1c5a7d9f2e4c6a8b0d2f4e6c8a1b3d5f7e9c2a4b6d8f0e1c3a5b7d9f2e4c6',
+    };
     dev = await startRouter(loadConfig(env), quiet);
     prod = await startRouter(loadConfig({ ...env, NODE_ENV: 'production' }), quiet);
     listed = await startRouter(loadConfig({ ...env, OPERATION_SAFELIST: manifestPath }), quiet);
