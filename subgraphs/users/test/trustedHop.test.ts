@@ -108,10 +108,11 @@ describe('users over HTTP: only the router is answered', () => {
 
     // Without the secret, or with a wrong one, a claimed address neither escapes a block
     // nor spends another address's budget: the request never reaches sign-in.
-    for (const headers of [
+    const notFromRouter: Record<string, string>[] = [
       { 'x-client-address': forged },
       { [ROUTER_SECRET_HEADER]: 'not-the-router', 'x-client-address': forged },
-    ]) {
+    ];
+    for (const headers of notFromRouter) {
       for (let i = 0; i < 3; i++) expect([401, 403]).toContain((await failSignIn(headers)).status);
     }
     const unspent = await failSignIn({ [ROUTER_SECRET_HEADER]: ROUTER_SECRET, 'x-client-address': forged });
