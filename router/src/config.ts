@@ -12,7 +12,6 @@ import {
   z,
 } from '@fitness/server-kit';
 import { parseTrustedProxies } from './clientAddress.js';
-import { useRouterSecret } from './routerSecret.js';
 
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -91,9 +90,7 @@ const LOCAL_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]
 
 /** The only reader of process.env in the router. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = parseConfig('router', schema, env, (c, checks) => derive(c, checks, env));
-  useRouterSecret(config.routerSecret);
-  return config;
+  return parseConfig('router', schema, env, (c, checks) => derive(c, checks, env));
 }
 
 /** The rules that span variables, and the configuration the router reads. */

@@ -76,7 +76,11 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       const target = config.subgraphUrls[name.toLowerCase()] ?? url;
       if (!target)
         throw new Error(`Subgraph "${name}" has no routing URL; set SUBGRAPH_${name.toUpperCase()}_URL.`);
-      return new SubgraphDataSource(target, config.subgraphTimeoutMs, { name, logger });
+      return new SubgraphDataSource(target, config.subgraphTimeoutMs, {
+        name,
+        logger,
+        routerSecret: config.routerSecret,
+      });
     },
     logger,
   });
@@ -103,7 +107,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       maxSubscriptions: config.subscriptions.maxSubscriptions,
       sharing: config.subscriptions.sharing,
     },
-    upstream: { retryAttempts: config.subscriptions.retryAttempts },
+    upstream: { retryAttempts: config.subscriptions.retryAttempts, routerSecret: config.routerSecret },
+    routerSecret: config.routerSecret,
     hideSchemaDetails: config.production,
     admit: (schema, document, operationName, variables) => {
       demand.check(schema, document, operationName, variables);

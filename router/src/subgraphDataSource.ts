@@ -1,9 +1,9 @@
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Logger } from '@fitness/server-kit';
+import { DEVELOPMENT_ROUTER_SECRET, ROUTER_SECRET_HEADER } from '@fitness/server-kit';
 import { type DocumentNode, type GraphQLFormattedError, Kind, parse, type SelectionSetNode } from 'graphql';
 import { CLIENT_ADDRESS_HEADER } from './clientAddress.js';
 import type { RouterContext } from './context.js';
-import { ROUTER_SECRET_HEADER, routerSecret } from './routerSecret.js';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -69,6 +69,10 @@ export class SubgraphHealth {
 /** A short, log-safe reason: the error's code or message, never its stack or a response body. */
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  // An HTTP answer: 401/403 mean the router secret was refused, not an outage.
+  const status = (error as { extensions?: { response?: { status?: number } } }).extensions?.response?.status;
+  if (status === 401 || status === 403) return `HTTP ${status}: the subgraph refused the router secret`;
+  if (status) return `HTTP ${status}`;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return cause.code;
   if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
@@ -89,8 +93,13 @@ function describeFailure(error: unknown): string {
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   readonly health: SubgraphHealth;
+  private readonly routerSecret: string;
 
-  constructor(url: string, timeoutMs: number, options: { name?: string; logger?: Logger } = {}) {
+  constructor(
+    url: string,
+    timeoutMs: number,
+    options: { name?: string; logger?: Logger; routerSecret?: string } = {},
+  ) {
     super({
       url,
       fetcher: ((input: string, init?: RequestInit) =>
@@ -100,6 +109,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
         })) as unknown as RemoteGraphQLDataSource['fetcher'],
     });
     this.health = new SubgraphHealth(options.name ?? url, options.logger);
+    this.routerSecret = options.routerSecret ?? DEVELOPMENT_ROUTER_SECRET;
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<Response> {
@@ -120,7 +130,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   }: Parameters<NonNullable<RemoteGraphQLDataSource<RouterContext>['willSendRequest']>>[0]): void {
     const headers = request.http?.headers;
     if (!headers) return;
-    headers.set(ROUTER_SECRET_HEADER, routerSecret());
+    headers.set(ROUTER_SECRET_HEADER, this.routerSecret);
     if (context.authorization) headers.set('authorization', context.authorization);
     if (context.requestId) headers.set('x-request-id', context.requestId);
     // set, not append: nothing but the router's own value may reach the subgraph.

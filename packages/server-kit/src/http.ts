@@ -16,6 +16,11 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
   /** @default '/graphql' */
   graphqlPath?: string;
   /**
+   * Runs for every GraphQL request before its body is read: refusing here (a thrown
+   * GraphQLError) costs the service nothing, e.g. a request that is not from the router.
+   */
+  admit?: (req: IncomingMessage) => void;
+  /**
    * Runs before GraphQL for every request. A thrown GraphQLError becomes the whole
    * response, with the status in `extensions.http.status` (e.g. 401 for a bad token).
    */
@@ -243,6 +248,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
         return;
       }
       if (url.pathname === graphqlPath && (req.method === 'GET' || req.method === 'POST')) {
+        options.admit?.(req);
         await handleGraphQL(
           req,
           res,

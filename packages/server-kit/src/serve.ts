@@ -56,10 +56,9 @@ export async function serve<TContext extends BaseContext, TAuth>(
   const server = createHttpApp({
     logger: options.logger,
     apollo: options.apollo,
-    authenticate: (req) => {
-      assertFromRouter(req.headers, fromRouter);
-      return options.authenticate(req);
-    },
+    // Before the body is read: a caller that is not the router costs nothing.
+    admit: (req) => assertFromRouter(req.headers, fromRouter),
+    authenticate: options.authenticate,
     context: options.context,
     ready: options.ready,
     dependencies: options.dependencies ?? {},

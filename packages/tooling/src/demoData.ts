@@ -59,7 +59,10 @@ async function signUpOrIn(
     },
   );
   if (signUp.data?.signUp) return { token: signUp.data.signUp.token, userId: signUp.data.signUp.user.id };
-  if (signUp.errors?.[0]?.extensions?.code !== 'CONFLICT')
+  // CONFLICT: created by an earlier run. RATE_LIMITED: several runs in a row from one
+  // address (sign-up is throttled); the accounts exist, so sign in.
+  const code = signUp.errors?.[0]?.extensions?.code;
+  if (code !== 'CONFLICT' && code !== 'RATE_LIMITED')
     throw new Error(`could not create demo user ${user.handle}: ${signUp.errors?.[0]?.message}`);
   const signIn = await call<{ signIn: { token: string; user: { id: string } } }>(
     url,

@@ -141,6 +141,8 @@ export class SubscriptionEngine {
   constructor(
     private readonly options: {
       logger: Logger;
+      /** ROUTER_SUBGRAPH_SECRET, for the engine's own subgraph requests. */
+      routerSecret?: string;
       /** Production: no name suggestions in messages, no subgraph names in errors. */
       hideSchemaDetails?: boolean;
       /** Extra validation rules (operation limits), as on HTTP. */
@@ -202,7 +204,11 @@ export class SubscriptionEngine {
         new SubgraphDataSource(
           this.options.subgraphUrls[name.toLowerCase()] ?? url,
           this.options.subgraphTimeoutMs,
-          { name, logger: this.options.logger },
+          {
+            name,
+            logger: this.options.logger,
+            ...(this.options.routerSecret ? { routerSecret: this.options.routerSecret } : {}),
+          },
         ),
       ]),
     );

@@ -1,7 +1,7 @@
+import { DEVELOPMENT_ROUTER_SECRET, ROUTER_SECRET_HEADER } from '@fitness/server-kit';
 import { type Client, createClient } from 'graphql-ws';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { ROUTER_SECRET_HEADER, routerSecret } from '../routerSecret.js';
 
 /** What a subgraph sent for one event of a subscription. */
 export interface UpstreamEvent {
@@ -22,12 +22,15 @@ export interface UpstreamOptions {
   retryAttempts: number;
   /** First reconnect delay, doubled each attempt. @default 250 */
   retryBaseMs: number;
+  /** ROUTER_SUBGRAPH_SECRET, sent in every connection's connectionParams. */
+  routerSecret: string;
 }
 
 export const DEFAULT_UPSTREAM_OPTIONS: UpstreamOptions = {
   keepAliveMs: 10_000,
   retryAttempts: 3,
   retryBaseMs: 250,
+  routerSecret: DEVELOPMENT_ROUTER_SECRET,
 };
 
 /** ws:// form of a subgraph's http(s):// routing URL. */
@@ -103,7 +106,7 @@ export class UpstreamClients {
       retryWait: (retries) => new Promise((r) => setTimeout(r, retryBaseMs * 2 ** retries)),
       shouldRetry: () => true,
       connectionParams: {
-        [ROUTER_SECRET_HEADER]: routerSecret(),
+        [ROUTER_SECRET_HEADER]: this.options.routerSecret,
         ...(authorization ? { authorization } : {}),
       },
       on: {

@@ -88,6 +88,13 @@ describe('users over HTTP: only the router is answered', () => {
     expect(answered.body.data).toEqual({ __typename: 'Query' });
     const get = await fetch(`${users.url}?query=${encodeURIComponent('{ __typename }')}`);
     expect(get.status).toBe(401);
+    // Refused before the body is read: its content does not matter, not even broken JSON.
+    const unread = await fetch(users.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
+    expect(unread.status).toBe(401);
   });
 
   it('should keep /health, /ready and /metrics open', async () => {
