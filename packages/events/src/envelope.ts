@@ -51,6 +51,35 @@ const workoutTotals = {
   calories: amount,
 };
 
+/** The catalogue's muscle groups, as the workouts schema names them. */
+export const MUSCLE_GROUPS = [
+  'CHEST',
+  'BACK',
+  'SHOULDERS',
+  'ARMS',
+  'CORE',
+  'LEGS',
+  'GLUTES',
+  'FULL_BODY',
+  'CARDIO',
+] as const;
+
+/**
+ * One set as logged, with its exercise's muscle group so that consumers need no
+ * copy of the workouts catalogue. Absent measures are null, as in the workout.
+ */
+const workoutSet = z.object({
+  exerciseId: z.string().min(1),
+  muscleGroup: z.enum(MUSCLE_GROUPS),
+  reps: z.number().int().nonnegative().nullable(),
+  weightKg: amount.nullable(),
+  durationSec: z.number().int().nonnegative().nullable(),
+  distanceM: amount.nullable(),
+});
+
+/** v2: the v1 totals unchanged, plus the sets in logged order. */
+const workoutWithSets = z.object({ ...workoutTotals, sets: z.array(workoutSet).max(200) });
+
 /**
  * Payload schemas per event type and version. Add a version by adding a key;
  * never change a published one (consumers on older code keep reading it).
@@ -64,9 +93,9 @@ export const eventSchemas = {
       occurredAt: isoInstant,
     }),
   },
-  'workouts.logged': { 1: z.object(workoutTotals) },
-  /** Carries the same totals as the logged event so read models can subtract them. */
-  'workouts.deleted': { 1: z.object(workoutTotals) },
+  'workouts.logged': { 1: z.object(workoutTotals), 2: workoutWithSets },
+  /** Carries the same totals (v2: and sets) as the logged event so read models can subtract them. */
+  'workouts.deleted': { 1: z.object(workoutTotals), 2: workoutWithSets },
   'payments.succeeded': {
     1: z.object({
       paymentId: z.string().min(1),

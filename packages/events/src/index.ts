@@ -34,6 +34,7 @@ export {
   envelopeSchema,
   eventSchemas,
   type KnownEvent,
+  MUSCLE_GROUPS,
 } from './envelope.js';
 export {
   type ConsumerMetrics,

@@ -58,7 +58,9 @@ describe('envelope', () => {
     expect(problem(() => defaultRegistry.validate({ ...good, type: 'workouts.renamed' }))).toBe(
       'unknown-type',
     );
-    expect(problem(() => defaultRegistry.validate({ ...good, version: 2 }))).toBe('unknown-version');
+    expect(problem(() => defaultRegistry.validate({ ...good, version: 3 }))).toBe('unknown-version');
+    // v2 exists and wants the sets: a v1 payload under v2 is refused, not read as v1.
+    expect(problem(() => defaultRegistry.validate({ ...good, version: 2 }))).toBe('invalid-payload');
     expect(
       problem(() =>
         defaultRegistry.validate({ ...good, payload: { ...(good.payload as object), sport: '' } }),

@@ -98,7 +98,7 @@ describe.skipIf(!postgresUrl || !natsUrl)('workouts events end to end (PostgreSQ
     sets: [{ exerciseId: 'barbell-back-squat', reps: 5, weightKg: 60 }],
   });
 
-  it('should deliver exactly one workouts.logged event, with the v1 payload, for a logged workout', async () => {
+  it('should deliver exactly one workouts.logged v2 event, the v1 totals and the sets, for a logged workout', async () => {
     const userId = `u-${randomUUID().slice(0, 8)}`;
     const workout = input();
     const result = await run(LOG, { input: workout }, userId);
@@ -106,7 +106,7 @@ describe.skipIf(!postgresUrl || !natsUrl)('workouts events end to end (PostgreSQ
     await waitFor(() => eventsOf(workout.id).length === 1, 'the workouts.logged event');
     await settled();
     const [event] = eventsOf(workout.id);
-    expect(event).toMatchObject({ type: 'workouts.logged', version: 1, producer: 'workouts' });
+    expect(event).toMatchObject({ type: 'workouts.logged', version: 2, producer: 'workouts' });
     expect(event!.payload).toEqual({
       workoutId: workout.id,
       userId,
@@ -117,6 +117,16 @@ describe.skipIf(!postgresUrl || !natsUrl)('workouts events end to end (PostgreSQ
       volumeKg: 300,
       distanceM: 8000,
       calories: 610,
+      sets: [
+        {
+          exerciseId: 'barbell-back-squat',
+          muscleGroup: 'LEGS',
+          reps: 5,
+          weightKg: 60,
+          durationSec: null,
+          distanceM: null,
+        },
+      ],
     });
   });
 

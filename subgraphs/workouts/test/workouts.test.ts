@@ -312,15 +312,21 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
         [input.id],
       );
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ type: 'workouts.logged', version: 1 });
-      // The row holds the whole envelope, valid against the v1 schema.
+      expect(rows[0]).toMatchObject({ type: 'workouts.logged', version: 2 });
+      // The row holds the whole envelope, valid against the v2 schema.
       const event = defaultRegistry.validate(rows[0]!.payload);
       expect(event).toMatchObject({
         id: rows[0]!.id,
         type: 'workouts.logged',
-        version: 1,
+        version: 2,
         producer: 'workouts',
       });
+      const squat = {
+        exerciseId: 'barbell-back-squat',
+        muscleGroup: 'LEGS',
+        durationSec: null,
+        distanceM: null,
+      };
       expect(event.payload).toEqual({
         workoutId: input.id,
         userId,
@@ -331,6 +337,18 @@ describe.each(pgEngines('workouts store', { timescale: true }))('workouts on $na
         volumeKg: 1012.5,
         distanceM: 0,
         calories: 420.5,
+        sets: [
+          { ...squat, reps: 5, weightKg: 100 },
+          { ...squat, reps: 5, weightKg: 102.5 },
+          {
+            exerciseId: 'plank',
+            muscleGroup: 'CORE',
+            reps: null,
+            weightKg: null,
+            durationSec: 60,
+            distanceM: null,
+          },
+        ],
       });
       const stored = await pool.query<{ region: string | null }>(
         'SELECT region FROM workouts WHERE id = $1',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createEnvelope, writeOutbox } from '@fitness/events';
+import { createEnvelope, type EventPayload, writeOutbox } from '@fitness/events';
 import {
   type Engine,
   PgErrorCode,
@@ -156,18 +156,25 @@ function translate(error: unknown): unknown {
   }
 }
 
+/** A set as workouts.logged / workouts.deleted v2 carry it. */
+type EventSet = EventPayload<'workouts.logged', 2>['sets'][number];
+
 /**
- * The v1 event of a logged or deleted workout. Both carry the same totals, so a
- * read model subtracts exactly what it added; absent distance and calories count as 0.
+ * The v2 event of a logged or deleted workout: the v1 totals, which v1 readers
+ * such as the leaderboards use unchanged, plus the sets with their exercises'
+ * muscle groups, which the recommendations read model learns from. Both kinds
+ * carry the same content, so a read model subtracts exactly what it added;
+ * absent distance and calories count as 0.
  */
 const workoutEvent = (
   type: 'workouts.logged' | 'workouts.deleted',
   w: WorkoutRecord,
   region: string | null,
+  sets: EventSet[],
 ) =>
   createEnvelope(
     type,
-    1,
+    2,
     {
       workoutId: w.id,
       userId: w.userId,
@@ -178,9 +185,29 @@ const workoutEvent = (
       volumeKg: w.volumeKg,
       distanceM: w.distanceM ?? 0,
       calories: w.calories ?? 0,
+      sets,
     },
     { producer: 'workouts' },
   );
+
+/** The sets of a workout with each exercise's muscle group, for its event. */
+export function eventSets(
+  sets: readonly Omit<WorkoutSetRecord, 'workoutId' | 'position'>[],
+  groups: ReadonlyMap<string, MuscleGroup>,
+): EventSet[] {
+  return sets.map((s) => {
+    const muscleGroup = groups.get(s.exerciseId);
+    if (!muscleGroup) throw new Error(`Exercise ${s.exerciseId} has no muscle group.`);
+    return {
+      exerciseId: s.exerciseId,
+      muscleGroup,
+      reps: s.reps,
+      weightKg: s.weightKg,
+      durationSec: s.durationSec,
+      distanceM: s.distanceM,
+    };
+  });
+}
 
 /** SQL `date_trunc` units of the bucket sizes; weeks are ISO weeks (from Monday). */
 const TRUNC_UNIT: Record<StatsBucketSize, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
@@ -211,7 +238,7 @@ export class PgWorkoutsStore implements WorkoutsStore {
     let result: { workout: WorkoutRecord; created: boolean };
     try {
       result = await withTransaction(this.pool, async (client) => {
-        await this.assertExercisesExist(client, workout);
+        const groups = await this.muscleGroupsOf(client, workout);
         // The registry's primary key decides who logged this id first. Concurrent
         // retries block here until the first transaction ends, then see its row;
         // never check-then-insert, which two retries would both pass.
@@ -225,7 +252,10 @@ export class PgWorkoutsStore implements WorkoutsStore {
         const stored = await this.insertWorkout(client, workout, hash);
         // Only the transaction that registered the id gets here, so a retry (even a
         // concurrent one) never writes a second event.
-        await writeOutbox(client, workoutEvent('workouts.logged', stored, workout.region ?? null));
+        await writeOutbox(
+          client,
+          workoutEvent('workouts.logged', stored, workout.region ?? null, eventSets(workout.sets, groups)),
+        );
         return { workout: stored, created: true };
       });
     } catch (error) {
@@ -270,16 +300,25 @@ export class PgWorkoutsStore implements WorkoutsStore {
     }
   }
 
-  private async assertExercisesExist(client: PoolClient, workout: NewWorkout): Promise<void> {
-    const ids = [...new Set(workout.sets.map((s) => s.exerciseId))];
-    if (ids.length === 0) return;
-    const { rows } = await client.query<{ id: string }>(
-      'SELECT id FROM exercises WHERE id = ANY($1::text[])',
+  /** The muscle group of each exercise the workout names; NOT_FOUND for an unknown one. */
+  private async muscleGroupsOf(client: PoolClient, workout: NewWorkout): Promise<Map<string, MuscleGroup>> {
+    const groups = await this.groupsByExercise(client, workout.sets);
+    const unknown = workout.sets.find((s) => !groups.has(s.exerciseId))?.exerciseId;
+    if (unknown !== undefined) throw notFound(`Unknown exercise: ${unknown}`, { exerciseId: unknown });
+    return groups;
+  }
+
+  private async groupsByExercise(
+    client: PoolClient,
+    sets: readonly { exerciseId: string }[],
+  ): Promise<Map<string, MuscleGroup>> {
+    const ids = [...new Set(sets.map((s) => s.exerciseId))];
+    if (ids.length === 0) return new Map();
+    const { rows } = await client.query<{ id: string; muscle_group: MuscleGroup }>(
+      'SELECT id, muscle_group FROM exercises WHERE id = ANY($1::text[])',
       [ids],
     );
-    const known = new Set(rows.map((r) => r.id));
-    const unknown = ids.find((id) => !known.has(id));
-    if (unknown !== undefined) throw notFound(`Unknown exercise: ${unknown}`, { exerciseId: unknown });
+    return new Map(rows.map((r) => [r.id, r.muscle_group]));
   }
 
   /** The stored workout for a retry of an id that is already registered. */
@@ -364,16 +403,24 @@ export class PgWorkoutsStore implements WorkoutsStore {
           `DELETE FROM workouts WHERE id = $1 AND started_at = $2 RETURNING ${WORKOUT_COLUMNS}, region`,
           [id, registered.started_at],
         );
-        await client.query('DELETE FROM workout_sets WHERE workout_id = $1 AND started_at = $2', [
-          id,
-          registered.started_at,
-        ]);
+        const sets = await client.query<SetRow>(
+          `DELETE FROM workout_sets WHERE workout_id = $1 AND started_at = $2
+           RETURNING workout_id, position, exercise_id, reps, weight_kg, duration_sec, distance_m`,
+          [id, registered.started_at],
+        );
         // The registry row stays as a tombstone so a late logWorkout retry cannot bring it back.
         await client.query('UPDATE workout_ids SET deleted_at = now() WHERE id = $1', [id]);
         const workout = deleted.rows[0];
         // The region the workout was logged with, so read models subtract it where they added it.
-        if (workout)
-          await writeOutbox(client, workoutEvent('workouts.deleted', toWorkout(workout), workout.region));
+        if (workout) {
+          // The sets the logged event carried (fewer if a retention policy dropped old ones).
+          const removed = sets.rows.sort((a, b) => a.position - b.position).map(toSet);
+          const groups = await this.groupsByExercise(client, removed);
+          await writeOutbox(
+            client,
+            workoutEvent('workouts.deleted', toWorkout(workout), workout.region, eventSets(removed, groups)),
+          );
+        }
         return registered.started_at;
       });
     } catch (error) {

@@ -41,14 +41,18 @@ class AtomicApplyDedupe implements ProcessedEventStore<ApplySlot> {
 
 type WorkoutEvent = EventPayload<'workouts.logged', 1>;
 
-/** A workouts.logged / workouts.deleted v1 envelope as a board change. */
+/**
+ * A workouts.logged / workouts.deleted envelope as a board change. v2 adds the
+ * sets beside the v1 totals the boards sum, so both versions read the same way:
+ * outbox rows written before the upgrade still count.
+ */
 export function changeFromEvent(event: Envelope): WorkoutChange {
   const kind =
     event.type === 'workouts.logged' ? 'logged' : event.type === 'workouts.deleted' ? 'deleted' : null;
-  if (!kind || event.version !== 1) {
+  if (!kind || (event.version !== 1 && event.version !== 2)) {
     throw new NonRetryableError(`leaderboards cannot read ${event.type} v${event.version}`);
   }
-  // The bus validated the payload against its schema before handing it over.
+  // The bus validated the payload against its schema before handing it over; v2 is a superset of v1.
   const p = event.payload as WorkoutEvent;
   return {
     kind,

@@ -101,4 +101,38 @@ describe.each(engines())('leaderboard consumer on $name', (engine) => {
     const top = await store.top(week, 10);
     expect(new Map(top.entries.map((e) => [e.userId, e.score]))).toEqual(expected);
   });
+
+  it('should read v2 events (totals and sets) as it reads v1, mixed in any order', async () => {
+    const { store, bus, consumer } = await setup();
+    const ann = change({ userId: 'ann', volumeKg: 500 });
+    const bob = change({ userId: 'bob', volumeKg: 200 });
+    const v2 = (c: WorkoutChange) => {
+      const v1 = envelope(c);
+      return createEnvelope(
+        v1.type,
+        2,
+        {
+          ...v1.payload,
+          sets: [
+            {
+              exerciseId: 'deadlift',
+              muscleGroup: 'FULL_BODY',
+              reps: 5,
+              weightKg: 100,
+              durationSec: null,
+              distanceM: null,
+            },
+          ],
+        },
+        { producer: 'workouts' },
+      );
+    };
+    // Logged as v1 (an outbox row from before the upgrade), deleted as v2, and the other way round.
+    await bus.publish(envelope(ann));
+    await bus.publish(v2(bob));
+    await bus.publish(v2({ ...ann, kind: 'deleted' }));
+    await settled(consumer, 3);
+    expect((await consumer.metrics()).failures).toBe(0);
+    expect((await store.top(week, 10)).entries).toEqual([{ userId: 'bob', score: 200 }]);
+  });
 });
