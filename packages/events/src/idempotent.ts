@@ -94,6 +94,30 @@ export class MemoryProcessedEventStore implements ProcessedEventStore<undefined>
   }
 }
 
+/** Where a handler whose store dedupes by itself reports whether its apply was a first one. */
+export interface DedupeSlot {
+  outcome: 'processed' | 'duplicate';
+}
+
+/**
+ * For read models whose store dedupes inside its own atomic apply (a Redis script
+ * that checks a marker and writes together), where a separate processed-events
+ * record could not commit with the writes. The handler sets `slot.outcome` to
+ * 'processed' on a first application; this store only lets idempotentConsumer
+ * count what the handler's store detected.
+ */
+export class HandlerDedupe implements ProcessedEventStore<DedupeSlot> {
+  async processOnce(
+    _consumer: string,
+    _eventId: string,
+    apply: (slot: DedupeSlot) => Promise<void>,
+  ): Promise<'processed' | 'duplicate'> {
+    const slot: DedupeSlot = { outcome: 'duplicate' };
+    await apply(slot);
+    return slot.outcome;
+  }
+}
+
 export interface ConsumerMetrics {
   processed: number;
   /** deliveries of events already processed (redeliveries, re-publishes) */

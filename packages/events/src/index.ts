@@ -38,6 +38,8 @@ export {
 } from './envelope.js';
 export {
   type ConsumerMetrics,
+  type DedupeSlot,
+  HandlerDedupe,
   type IdempotentConsumer,
   type IdempotentConsumerOptions,
   idempotentConsumer,

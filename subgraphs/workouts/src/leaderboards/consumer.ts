@@ -1,11 +1,12 @@
 import {
+  type DedupeSlot,
   type Envelope,
   type EventBus,
   type EventPayload,
+  HandlerDedupe,
   type IdempotentConsumer,
   idempotentConsumer,
   NonRetryableError,
-  type ProcessedEventStore,
 } from '@fitness/events';
 import type { Logger } from 'pino';
 import { isRegion } from './boards.js';
@@ -15,29 +16,6 @@ import type { BoardNotices } from './notices.js';
 
 /** The durable consumer's name: one per deployment, shared by every replica (a consumer group). */
 export const LEADERBOARD_CONSUMER = 'leaderboards';
-
-/** Where the store's atomic apply reports whether it was a first application. */
-interface ApplySlot {
-  outcome: 'processed' | 'duplicate';
-}
-
-/**
- * Dedupe happens inside the store's apply (one Redis script: marker + ZINCRBYs),
- * not in a separate processed-events table, because Redis and PostgreSQL cannot
- * commit together (see RedisLeaderboardStore). This adapter only lets
- * idempotentConsumer count the duplicates the store detected.
- */
-class AtomicApplyDedupe implements ProcessedEventStore<ApplySlot> {
-  async processOnce(
-    _consumer: string,
-    _eventId: string,
-    apply: (slot: ApplySlot) => Promise<void>,
-  ): Promise<'processed' | 'duplicate'> {
-    const slot: ApplySlot = { outcome: 'duplicate' };
-    await apply(slot);
-    return slot.outcome;
-  }
-}
 
 type WorkoutEvent = EventPayload<'workouts.logged', 1>;
 
@@ -84,12 +62,14 @@ export interface LeaderboardConsumerOptions {
  */
 export function startLeaderboardConsumer(options: LeaderboardConsumerOptions): Promise<IdempotentConsumer> {
   const { store, notices, logger } = options;
-  return idempotentConsumer<ApplySlot>({
+  return idempotentConsumer<DedupeSlot>({
     name: LEADERBOARD_CONSUMER,
     bus: options.bus,
-    store: new AtomicApplyDedupe(),
+    store: new HandlerDedupe(),
     subjects: ['workouts.logged', 'workouts.deleted'],
     concurrency: options.concurrency ?? 8,
+    // The store dedupes inside its apply (one Redis script: marker + ZINCRBYs):
+    // Redis and PostgreSQL could not commit a processed-events record together.
     handler: async (event, slot) => {
       const result = await store.apply(changeFromEvent(event));
       if (result.outcome === 'duplicate') return;
