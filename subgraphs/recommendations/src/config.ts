@@ -24,6 +24,12 @@ const schema = z.object({
    * training it was computed from, so each replica's own cache is still right.
    */
   REDIS_URL: optionalUrl(),
+  /**
+   * NATS JetStream, where workouts' events arrive. Unset: an in-process bus that
+   * hears no other service, so the features stay empty and advice comes from the
+   * training the router sends (single-instance mode).
+   */
+  NATS_URL: optionalUrl(),
   /** How long computed advice is reused for unchanged training. */
   RECOMMENDATIONS_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_CACHE_TTL_SECONDS),
   ...routerSecretEnv,
@@ -47,6 +53,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT,
     redisUrl: c.REDIS_URL,
+    natsUrl: c.NATS_URL,
     cacheTtlSeconds: c.RECOMMENDATIONS_CACHE_TTL_SECONDS,
     routerSecret: routerSecretFrom(c, production, checks.report),
     tokens: checkedTokenSettings(c, production, checks),

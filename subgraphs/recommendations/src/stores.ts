@@ -4,9 +4,14 @@ import type { Redis } from 'ioredis';
 import { MemoryRecommendationCache } from './datasources/MemoryRecommendationCache.js';
 import type { RecommendationCache } from './datasources/RecommendationCache.js';
 import { RedisRecommendationCache } from './datasources/RedisRecommendationCache.js';
+import type { FeatureStore } from './features/FeatureStore.js';
+import { MemoryFeatureStore } from './features/MemoryFeatureStore.js';
+import { RedisFeatureStore } from './features/RedisFeatureStore.js';
 
 export interface RecommendationsStores {
   cache: RecommendationCache;
+  /** The training read model the event consumer keeps (features and co-occurrence). */
+  features: FeatureStore;
   ready(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -34,11 +39,28 @@ export async function openStores(
       'REDIS_URL is unset: caching recommendations in process (single-instance mode, not shared between replicas)',
     );
     const cache = new MemoryRecommendationCache({ ttlSeconds: config.cacheTtlSeconds });
-    return { cache, ready: () => cache.ping(), close: () => cache.close() };
+    const features = new MemoryFeatureStore();
+    return { cache, features, ready: () => cache.ping(), close: () => cache.close() };
   }
   const redis = createRedisClient(config.redisUrl, logger);
   // A failed first attempt is already logged by the error listener; retries go on.
   await redis.connect().catch(() => undefined);
   const cache = new RedisRecommendationCache(redis, { ttlSeconds: config.cacheTtlSeconds });
-  return { cache, ready: () => cache.ping(), close: () => cache.close() };
+  // A client of its own: the consumer's applies may wait out a blip (the bus
+  // redelivers a failed one anyway), while the cache must fail at once.
+  const featureRedis = createSharedRedisClient(config.redisUrl, logger, {
+    whenDown: 'recommendation features are not updated (events are retried)',
+    commandTimeoutMs: 2_000,
+  });
+  await featureRedis.connect().catch(() => undefined);
+  const features = new RedisFeatureStore(featureRedis);
+  return {
+    cache,
+    features,
+    ready: () => cache.ping(),
+    close: async () => {
+      await features.close();
+      await cache.close();
+    },
+  };
 }

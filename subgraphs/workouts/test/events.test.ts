@@ -5,6 +5,7 @@ import { assertSingleResult, createTestDatabase, realService } from '@fitness/te
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
+import { exportWorkoutEvents } from '../src/events/export.js';
 import { createWorkoutsServer } from '../src/server.js';
 import { openStores, type WorkoutsStores } from '../src/stores.js';
 
@@ -159,5 +160,24 @@ describe.skipIf(!postgresUrl || !natsUrl)('workouts events end to end (PostgreSQ
     expect(removed!.type).toBe('workouts.deleted');
     expect(removed!.payload).toEqual(logged!.payload);
     expect(new Set(received.map((e) => e.id)).size).toBe(received.length);
+  });
+
+  it('should export every stored workout as the workouts.logged v2 event it emitted, deleted ones left out', async () => {
+    const userId = `u-${randomUUID().slice(0, 8)}`;
+    const kept = input();
+    const gone = input();
+    await run(LOG, { input: kept }, userId);
+    await run(LOG, { input: gone }, userId);
+    await run(DELETE, { id: gone.id }, userId);
+    await waitFor(() => eventsOf(kept.id).length === 1 && eventsOf(gone.id).length === 2, 'the events');
+    // Pages of two, so the keyset pagination is crossed several times.
+    const exported = [];
+    for await (const event of exportWorkoutEvents(stores.pool, 2)) exported.push(event);
+    const { rows } = await stores.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM workouts');
+    expect(exported).toHaveLength(rows[0]!.n);
+    const mine = exported.filter((e) => (e.payload as { userId: string }).userId === userId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ type: 'workouts.logged', version: 2, producer: 'workouts' });
+    expect(mine[0]!.payload).toEqual(eventsOf(kept.id)[0]!.payload);
   });
 });

@@ -1,4 +1,5 @@
 import type { Logger } from '@fitness/server-kit';
+import type { Advisor } from '../engine/advisor.js';
 import { recommend, type TrainingSnapshot, toSnapshot } from '../engine/rules.js';
 import type { RecentTrainingInput, RecommendationRecord } from './models.js';
 import { cacheKey, type RecommendationCache } from './RecommendationCache.js';
@@ -8,6 +9,8 @@ export interface RecommendationsDataSourceOptions {
   now?: () => Date;
   /** The engine; injectable so tests can count computations. @default recommend */
   engine?: (training: TrainingSnapshot, now: Date) => RecommendationRecord[];
+  /** Event-fed advice; without it (or when it knows nothing of the user) the rules read `recentTraining`. */
+  advisor?: Advisor;
 }
 
 /**
@@ -17,8 +20,9 @@ export interface RecommendationsDataSourceOptions {
 export class RecommendationsDataSource {
   private readonly now: () => Date;
   private readonly engine: (training: TrainingSnapshot, now: Date) => RecommendationRecord[];
+  private readonly advisor: Advisor | undefined;
   /** One computation per key per request, even if an operation asks twice. */
-  private readonly byKey = new Map<string, Promise<RecommendationRecord[]>>();
+  private readonly byKey = new Map<string, Promise<RecommendationRecord[] | null>>();
 
   constructor(
     private readonly cache: RecommendationCache,
@@ -27,14 +31,22 @@ export class RecommendationsDataSource {
   ) {
     this.now = options.now ?? (() => new Date());
     this.engine = options.engine ?? recommend;
+    this.advisor = options.advisor;
   }
 
-  /** The user's advice for this training, best first, at most `first` items. */
+  /**
+   * The user's advice, best first, at most `first` items: the event-fed advice when
+   * the read model knows the user, else the rules on the training the router sent
+   * (null when it sent none).
+   */
   async forUser(
     userId: string,
-    training: RecentTrainingInput,
+    training: RecentTrainingInput | null,
     first: number,
-  ): Promise<RecommendationRecord[]> {
+  ): Promise<RecommendationRecord[] | null> {
+    const fed = await this.fromEvents(userId);
+    if (fed) return fed.slice(0, first);
+    if (!training) return null;
     const snapshot = toSnapshot(training);
     const key = cacheKey(userId, snapshot);
     let all = this.byKey.get(key);
@@ -42,7 +54,22 @@ export class RecommendationsDataSource {
       all = this.load(key, snapshot);
       this.byKey.set(key, all);
     }
-    return (await all).slice(0, first);
+    return (await all)?.slice(0, first) ?? null;
+  }
+
+  private fromEvents(userId: string): Promise<RecommendationRecord[] | null> {
+    if (!this.advisor) return Promise.resolve(null);
+    const key = `events:${userId}`;
+    let fed = this.byKey.get(key);
+    if (!fed) {
+      // A read model that cannot be read leaves the rules on `recentTraining` to answer.
+      fed = this.advisor.current(userId).catch((err: unknown) => {
+        this.logger.warn({ err, userId }, 'event-fed advice unavailable, using recent training');
+        return null;
+      });
+      this.byKey.set(key, fed);
+    }
+    return fed;
   }
 
   private async load(key: string, snapshot: TrainingSnapshot): Promise<RecommendationRecord[]> {

@@ -17,11 +17,9 @@ import type {
  *   with {@link HEAVY_SETS} sets or more in the window.
  * - A welcoming full-body start when nothing at all was trained in the window.
  *
- * Not produced yet: PROGRESSIVE_OVERLOAD and TRY_EXERCISE need per-exercise loads
- * and history, which this input does not carry; they come with the event-fed engine
- * (workout events into Redis features) of a later issue. For the same reason
- * `exercise` is always null here: naming an exercise needs to know which ones the
- * user does and owns equipment for, and the window summary has no exercises in it.
+ * PROGRESSIVE_OVERLOAD and TRY_EXERCISE need per-exercise loads and every user's
+ * history, which this input does not carry: the event-fed engine (advice.ts) adds
+ * them and runs these same rules on its features. Here `exercise` stays null.
  */
 
 const HOUR_MS = 3_600_000;
@@ -136,7 +134,7 @@ function advice(
     id: `${kind}:${muscleGroup}`,
     kind,
     ...fields,
-    // Null until the event-fed engine can name exercises (see the module comment).
+    // Muscle-group advice names no exercise (see the module comment).
     exercise: null,
     generatedAt: new Date(now.getTime()),
   };

@@ -97,7 +97,10 @@ export class MemoryFeatureStore implements FeatureStore {
   }
 
   async model(): Promise<CooccurrenceModel> {
-    return { users: new Map(this.users), pairs: new Map(this.pairs), groups: new Map(this.groups) };
+    // Groups of exercises nobody does any more stay stored (catalogue knowledge) but
+    // are not part of the model, so that a rebuild answers the same.
+    const groups = new Map([...this.groups].filter(([e]) => this.users.has(e)));
+    return { users: new Map(this.users), pairs: new Map(this.pairs), groups };
   }
 
   async clear(): Promise<void> {

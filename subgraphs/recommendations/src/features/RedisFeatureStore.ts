@@ -165,11 +165,10 @@ export class RedisFeatureStore implements FeatureStore {
     for (const [err] of [users!, pairs!, groups!]) if (err) throw err;
     const numbers = (h: Record<string, string>) =>
       new Map(Object.entries(h).map(([k, v]) => [k, Number(v)] as [string, number]));
-    return {
-      users: numbers(users![1]),
-      pairs: numbers(pairs![1]),
-      groups: new Map(Object.entries(groups![1]) as [string, MuscleGroup][]),
-    };
+    const counts = numbers(users![1]);
+    // As in process: only the groups of exercises someone does, so a rebuild answers the same.
+    const known = (Object.entries(groups![1]) as [string, MuscleGroup][]).filter(([e]) => counts.has(e));
+    return { users: counts, pairs: numbers(pairs![1]), groups: new Map(known) };
   }
 
   async clear(): Promise<void> {

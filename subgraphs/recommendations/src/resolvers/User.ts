@@ -6,8 +6,9 @@ import type { UserResolvers } from '../__generated__/resolvers-types.js';
 const MAX_FIRST = 20;
 
 export const User: UserResolvers = {
-  // Nothing to load: the router sends recentTraining (from workouts, by @requires)
-  // in the representation itself. A bare `{ __typename, id }` means "no training known".
+  // Nothing to load: the event-fed read model is keyed by id, and the router sends
+  // recentTraining (from workouts, by @requires) in the representation for the
+  // fallback. A bare `{ __typename, id }` means "no training known" there.
   __resolveReference: (ref) => ({
     id: ref.id,
     recentTraining: 'recentTraining' in ref ? (ref.recentTraining ?? null) : null,
@@ -19,8 +20,7 @@ export const User: UserResolvers = {
     if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
       throw badUserInput(`first must be between 1 and ${MAX_FIRST}.`, { argument: 'first' });
     }
-    // Null when workouts refused or failed to provide the training: nothing to advise on.
-    if (!user.recentTraining) return null;
-    return dataSources.recommendations.forUser(user.id, user.recentTraining, first);
+    // Event-fed advice first; else the training workouts sent, and null when it sent none.
+    return dataSources.recommendations.forUser(user.id, user.recentTraining ?? null, first);
   },
 };

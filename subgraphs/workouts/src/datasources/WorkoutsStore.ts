@@ -79,7 +79,7 @@ export function contentHash(w: NewWorkout): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-interface WorkoutRow {
+export interface WorkoutRow {
   id: string;
   user_id: string;
   sport: WorkoutRecord['sport'];
@@ -92,10 +92,10 @@ interface WorkoutRow {
   created_at: Date;
 }
 
-const WORKOUT_COLUMNS =
+export const WORKOUT_COLUMNS =
   'id, user_id, sport, title, started_at, duration_sec, distance_m, calories, volume_kg, created_at';
 
-const toWorkout = (r: WorkoutRow): WorkoutRecord => ({
+export const toWorkout = (r: WorkoutRow): WorkoutRecord => ({
   id: r.id,
   userId: r.user_id,
   sport: r.sport,
@@ -166,7 +166,7 @@ type EventSet = EventPayload<'workouts.logged', 2>['sets'][number];
  * carry the same content, so a read model subtracts exactly what it added;
  * absent distance and calories count as 0.
  */
-const workoutEvent = (
+export const workoutEvent = (
   type: 'workouts.logged' | 'workouts.deleted',
   w: WorkoutRecord,
   region: string | null,
