@@ -70,17 +70,21 @@ function requestOf(
 /** Builds the gateway, Apollo Server and HTTP server, and listens. */
 export async function startRouter(config: RouterConfig, logger: Logger): Promise<RunningRouter> {
   let ready = false;
+  // Every data source the gateway built, so that stop closes their connection pools.
+  const dataSources: SubgraphDataSource[] = [];
   const gateway = new RouterGateway({
     supergraphSdl: supergraphFromFile(config.supergraphPath, logger),
     buildService: ({ name, url }) => {
       const target = config.subgraphUrls[name.toLowerCase()] ?? url;
       if (!target)
         throw new Error(`Subgraph "${name}" has no routing URL; set SUBGRAPH_${name.toUpperCase()}_URL.`);
-      return new SubgraphDataSource(target, config.subgraphTimeoutMs, {
+      const source = new SubgraphDataSource(target, config.subgraphTimeoutMs, {
         name,
         logger,
         routerSecret: config.routerSecret,
       });
+      dataSources.push(source);
+      return source;
     },
     logger,
   });
@@ -321,6 +325,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       await engine.close();
       await closeHttpServer(server);
       await apollo.stop();
+      await Promise.all(dataSources.map((source) => source.close()));
     },
   };
 }

@@ -502,6 +502,11 @@ export class SubscriptionEngine {
   async close(): Promise<void> {
     for (const group of [...this.groups.values()]) group.complete();
     await this.clients.close();
+    await Promise.all(
+      Object.values(this.baseServices).map((source) =>
+        source instanceof SubgraphDataSource ? source.close() : undefined,
+      ),
+    );
   }
 }
 
