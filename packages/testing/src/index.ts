@@ -8,5 +8,6 @@ export {
   type SingleResult,
 } from './graphql.js';
 export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer } from './ownServers.js';
+export { seededRandom } from './random.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';
 export { ORDINARY_TEXT, REFUSED_CHARACTERS } from './text.js';

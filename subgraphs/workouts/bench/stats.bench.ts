@@ -19,7 +19,7 @@ import {
   startEmbeddedPostgres,
 } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
-import { createTestDatabase } from '@fitness/testing';
+import { createTestDatabase, seededRandom } from '@fitness/testing';
 import { WorkoutsDataSource } from '../src/datasources/WorkoutsDataSource.js';
 import { PgWorkoutsStore } from '../src/datasources/WorkoutsStore.js';
 import { applyStoragePolicies } from '../src/policies.js';
@@ -36,17 +36,6 @@ const DATA_START = Date.parse('2023-01-01T00:00:00Z');
 const DATA_END = Date.parse('2026-01-01T00:00:00Z');
 const DAY_MS = 24 * 60 * 60 * 1000;
 const EXERCISES = ['barbell-back-squat', 'barbell-bench-press', 'deadlift', 'push-up', 'plank', 'pull-up'];
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
 
@@ -213,7 +202,7 @@ async function benchEngine(name: string, url: string): Promise<EngineResult> {
         logger,
       );
     }
-    const random = prng(42);
+    const random = seededRandom(42);
     process.stdout.write(`[${name}] loading ${USERS} users x ${WORKOUTS} workouts x ${SETS} sets`);
     const t0 = performance.now();
     for (let u = 0; u < USERS; u += USERS_PER_BATCH) {
@@ -236,7 +225,7 @@ async function benchEngine(name: string, url: string): Promise<EngineResult> {
     await pool.query('ANALYZE');
 
     const store = new PgWorkoutsStore(pool, engine, logger);
-    const pick = prng(7);
+    const pick = seededRandom(7);
     const user = () => userId(Math.floor(pick() * USERS));
     // DAY over a year: 365 buckets starting on a random day of the first two years.
     const yearStart = () => new Date(DATA_START + Math.floor(pick() * 730) * DAY_MS);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPool, detectEngine, type Engine, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
-import { assertSingleResult, errorCodes, pgEngines, type TestDatabase } from '@fitness/testing';
+import { assertSingleResult, errorCodes, pgEngines, seededRandom, type TestDatabase } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
 import type { NewWorkout, StatsBucketSize } from '../src/datasources/models.js';
@@ -16,25 +16,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // ---------------------------------------------------------------------------
 // A known dataset: seeded, so both engines get exactly the same workouts.
 
-/** mulberry32: a tiny seeded PRNG, enough for reproducible test data. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const USERS = ['stats-ana', 'stats-ben', 'stats-cy'] as const;
 const RANGE_START = Date.parse('2023-12-01T00:00:00Z');
 const RANGE_END = Date.parse('2025-02-01T00:00:00Z'); // 14 months
 const EXERCISES = ['barbell-back-squat', 'push-up', 'plank'];
 
 function generateDataset(): NewWorkout[] {
-  const random = prng(20_240_229);
+  const random = seededRandom(20_240_229);
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const uuid = () => {
     const hex = Array.from({ length: 32 }, () => int(0, 15).toString(16)).join('');
