@@ -8,9 +8,12 @@ import { MemoryRecommendationCache } from '../src/datasources/MemoryRecommendati
 import type { RecentTrainingInput } from '../src/datasources/models.js';
 import type { RecommendationCache } from '../src/datasources/RecommendationCache.js';
 import { RedisRecommendationCache } from '../src/datasources/RedisRecommendationCache.js';
+import { Advisor } from '../src/engine/advisor.js';
 import { recommend } from '../src/engine/rules.js';
+import { MemoryFeatureStore } from '../src/features/MemoryFeatureStore.js';
 import { createRecommendationsServer } from '../src/server.js';
 import { createRedisClient, openStores } from '../src/stores.js';
+import { daysAgo, logged, sets } from './featureHelpers.js';
 import { NOW, training } from './fixtures.js';
 
 const logger = createLogger('recommendations-test', 'silent');
@@ -240,6 +243,54 @@ describe.each(caches)('recommendations subgraph with the $name cache', (adapter)
       '@requires(fields: "recentTraining { since muscleGroups { muscleGroup sets lastTrainedAt } }")',
     );
     expect(sdl).toMatch(/type Exercise\s+@key\(fields: "id", resolvable: false\)/);
+  });
+});
+
+describe('recommendations with the event-fed read model', () => {
+  const server = createRecommendationsServer(logger);
+  const cache = new MemoryRecommendationCache();
+  const features = new MemoryFeatureStore();
+  const advisor = new Advisor({ features, cache, logger, now: () => NOW });
+
+  beforeAll(async () => {
+    await server.start();
+    for (const d of [7, 5, 3, 1]) {
+      await features.apply(logged('u-fed', daysAgo(d, NOW), sets('barbell-bench-press', 60, 8, 8, 8)), NOW);
+    }
+  });
+
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const run = async (reps: unknown[], userId: string) =>
+    assertSingleResult<EntitiesData>(
+      (
+        await server.executeOperation(
+          { query: ENTITIES, variables: { reps, first: 20 } },
+          {
+            contextValue: createContext({ userId, region: null }, cache, logger, { now: () => NOW, advisor }),
+          },
+        )
+      ).body,
+    );
+
+  it('should answer from the read model when it knows the user, whatever the representation says', async () => {
+    const result = await run([userRep('u-fed', training({}))], 'u-fed');
+    expect(result.errors).toBeUndefined();
+    const kinds = result.data?._entities[0]?.recommendations?.map((r) => r.kind);
+    expect(kinds).toContain('PROGRESSIVE_OVERLOAD');
+    expect(kinds).not.toContain('RECOVERY');
+  });
+
+  it('should fall back to the rules on recentTraining for a user the read model does not know', async () => {
+    const result = await run([userRep('u-unfed')], 'u-unfed');
+    expect(result.data?._entities[0]?.recommendations?.map((r) => r.id)).toEqual([
+      'RECOVERY:LEGS',
+      'TRAIN_MUSCLE_GROUP:CHEST',
+    ]);
+    const bare = await run([{ __typename: 'User', id: 'u-unfed' }], 'u-unfed');
+    expect(bare.data?._entities).toEqual([{ id: 'u-unfed', recommendations: null }]);
   });
 });
 
