@@ -45,6 +45,8 @@ const schema = z.object({
    * operations are served. Unset: any operation.
    */
   OPERATION_SAFELIST: z.string().optional(),
+  /** Identical subgraph queries in flight at once share one request (never mutations). */
+  SUBGRAPH_DEDUP: z.enum(['true', 'false']).default('true'),
   /** Operations whose estimated cost is above this are refused (see README, "Limits"). */
   MAX_OPERATION_COST: z.coerce.number().int().positive().default(2_000),
   /** `enforce` refuses over-limit operations; `measure` only logs and counts them. */
@@ -116,6 +118,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.Pr
     corsOrigins: production ? extraOrigins : [STUDIO, ...LOCAL_ORIGINS, ...extraOrigins],
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
+    subgraphDedup: c.SUBGRAPH_DEDUP === 'true',
     operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
     operationSafelist: c.OPERATION_SAFELIST || undefined,
     demandControl: {

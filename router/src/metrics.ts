@@ -21,7 +21,10 @@ export interface RouterMetrics {
  * in one process): process defaults, HTTP responses, WebSocket connections and the
  * subscription engine's subscriptions, groups, upstreams, events and deliveries.
  */
-export function createRouterMetrics(stats: () => EngineStats): RouterMetrics {
+export function createRouterMetrics(
+  stats: () => EngineStats,
+  fetches: () => { sent: number; shared: number } = () => ({ sent: 0, shared: 0 }),
+): RouterMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'router_' });
   const responses = new Counter({
@@ -86,6 +89,33 @@ export function createRouterMetrics(stats: () => EngineStats): RouterMetrics {
     (s) => s.messagesDelivered,
   );
 
+  const fetchCounter = (
+    name: string,
+    help: string,
+    read: (f: { sent: number; shared: number }) => number,
+  ) => {
+    let reported = 0;
+    return new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = read(fetches());
+        if (now > reported) this.inc(now - reported);
+        reported = now;
+      },
+    });
+  };
+  fetchCounter(
+    'router_subgraph_requests_total',
+    'HTTP requests sent to subgraphs for queries and mutations.',
+    (f) => f.sent,
+  );
+  fetchCounter(
+    'router_subgraph_fetches_shared_total',
+    'Subgraph fetches answered by an identical request already in flight (SUBGRAPH_DEDUP).',
+    (f) => f.shared,
+  );
   const costs = new Histogram({
     name: 'router_operation_estimated_cost',
     help: 'Estimated cost of each operation (demand control), before it is planned.',

@@ -82,6 +82,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
         name,
         logger,
         routerSecret: config.routerSecret,
+        dedupe: config.subgraphDedup,
       });
       dataSources.push(source);
       return source;
@@ -90,7 +91,14 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   });
   const validationRules = operationLimitRules(config.operationLimits);
   // The engine's stats are read at scrape time, once it exists.
-  const metrics = createRouterMetrics(() => engine.stats());
+  const metrics = createRouterMetrics(
+    () => engine.stats(),
+    () =>
+      dataSources.reduce(
+        (sum, s) => ({ sent: sum.sent + s.counters.sent, shared: sum.shared + s.counters.shared }),
+        { sent: 0, shared: 0 },
+      ),
+  );
   const demand = new DemandControl({
     ...config.demandControl,
     onEstimate: (cost, refused) => metrics.operationCost(cost, refused),
@@ -113,6 +121,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     },
     upstream: { retryAttempts: config.subscriptions.retryAttempts, routerSecret: config.routerSecret },
     routerSecret: config.routerSecret,
+    subgraphDedup: config.subgraphDedup,
     hideSchemaDetails: config.production,
     admit: (schema, document, operationName, variables) => {
       demand.check(schema, document, operationName, variables);

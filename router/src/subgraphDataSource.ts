@@ -68,41 +68,100 @@ export class SubgraphHealth {
   }
 }
 
+interface PoolAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** Counts of subgraph requests sent and of fetches that shared one in flight. */
+export interface FetchCounters {
+  sent: number;
+  shared: number;
+}
+
+/**
+ * Headers that make two requests different for the subgraph: who asks (the token)
+ * and from where (the client address it throttles by). The request id is not among
+ * them: sharers of one request log under the first one's id.
+ */
+const IDENTITY_HEADERS = ['authorization', 'x-client-address'];
+
 /**
  * The slice of fetch that RemoteGraphQLDataSource uses (status, headers.get, text,
  * json), answered by undici's pool.request: a string body in, the whole body read as
  * text once, no streams handed on.
+ *
+ * With `dedupe`, identical requests in flight at the same moment (same subgraph,
+ * document, variables and identity headers) share one HTTP request; each sharer
+ * parses the answer itself, so no two responses share objects that the executor
+ * then merges into. Never for mutations: each must run.
  */
-function poolFetcher(pool: Pool): RemoteGraphQLDataSource['fetcher'] {
+function poolFetcher(
+  pool: Pool,
+  dedupe: boolean,
+  counters: FetchCounters,
+): RemoteGraphQLDataSource['fetcher'] {
+  const inFlight = new Map<string, Promise<PoolAnswer>>();
+  const send = async (
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string },
+  ) => {
+    counters.sent += 1;
+    const res = await pool.request({
+      path,
+      method: (init.method ?? 'POST') as 'POST',
+      headers: init.headers ?? {},
+      body: init.body ?? null,
+    });
+    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+  };
   const fetcher = async (
     input: string,
     init: { method?: string; headers?: Record<string, string>; body?: string },
   ) => {
     const target = new URL(input);
-    const res = await pool.request({
-      path: `${target.pathname}${target.search}`,
-      method: (init.method ?? 'POST') as 'POST',
-      headers: init.headers ?? {},
-      body: init.body ?? null,
-    });
-    const text = await res.body.text();
+    const path = `${target.pathname}${target.search}`;
+    let answer: PoolAnswer;
+    const body = init.body ?? '';
+    if (dedupe && !isMutation(body)) {
+      const headers = init.headers ?? {};
+      // The gateway hands its headers over with lower-case names.
+      const key = `${path}\n${IDENTITY_HEADERS.map((h) => headers[h] ?? '').join('\n')}\n${body}`;
+      let shared = inFlight.get(key);
+      if (shared) {
+        counters.shared += 1;
+      } else {
+        shared = send(path, init).finally(() => inFlight.delete(key));
+        inFlight.set(key, shared);
+      }
+      answer = await shared;
+    } else {
+      answer = await send(path, init);
+    }
     const header = (name: string) => {
-      const value = res.headers[name.toLowerCase()];
+      const value = answer.headers[name.toLowerCase()];
       return Array.isArray(value) ? value.join(', ') : (value ?? null);
     };
     return {
-      ok: res.statusCode >= 200 && res.statusCode < 300,
-      status: res.statusCode,
-      statusText: STATUS_CODES[res.statusCode] ?? '',
+      ok: answer.status >= 200 && answer.status < 300,
+      status: answer.status,
+      statusText: STATUS_CODES[answer.status] ?? '',
       url: input,
       redirected: false,
       bodyUsed: true,
       headers: { get: header, has: (name: string) => header(name) !== null },
-      text: async () => text,
-      json: async () => JSON.parse(text) as unknown,
+      text: async () => answer.text,
+      json: async () => JSON.parse(answer.text) as unknown,
     };
   };
   return fetcher as unknown as RemoteGraphQLDataSource['fetcher'];
+}
+
+/** Whether a subgraph request body carries a mutation (the gateway prints `mutation ...`). */
+function isMutation(body: string): boolean {
+  const at = body.indexOf('"query":"');
+  return at !== -1 && body.startsWith('mutation', at + 9);
 }
 
 /** A short, log-safe reason: the error's code or message, never its stack or a response body. */
@@ -139,11 +198,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   readonly health: SubgraphHealth;
   private readonly routerSecret: string;
   private readonly pool: Pool;
+  /** Requests sent to the subgraph, and fetches that shared one already in flight. */
+  readonly counters: FetchCounters;
 
   constructor(
     url: string,
     timeoutMs: number,
-    options: { name?: string; logger?: Logger; routerSecret?: string } = {},
+    options: {
+      name?: string;
+      logger?: Logger;
+      routerSecret?: string;
+      /** Share identical in-flight queries (never mutations). @default true */
+      dedupe?: boolean;
+    } = {},
   ) {
     const pool = new Pool(new URL(url).origin, {
       keepAliveTimeout: 10_000,
@@ -151,7 +218,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    super({ url, fetcher: poolFetcher(pool) });
+    const counters: FetchCounters = { sent: 0, shared: 0 };
+    super({ url, fetcher: poolFetcher(pool, options.dedupe ?? true, counters) });
+    this.counters = counters;
     this.pool = pool;
     this.health = new SubgraphHealth(options.name ?? url, options.logger);
     this.routerSecret = options.routerSecret ?? DEVELOPMENT_ROUTER_SECRET;

@@ -143,6 +143,8 @@ export class SubscriptionEngine {
       logger: Logger;
       /** ROUTER_SUBGRAPH_SECRET, for the engine's own subgraph requests. */
       routerSecret?: string;
+      /** Share identical in-flight subgraph queries (SUBGRAPH_DEDUP). @default true */
+      subgraphDedup?: boolean;
       /** Production: no name suggestions in messages, no subgraph names in errors. */
       hideSchemaDetails?: boolean;
       /** Extra validation rules (operation limits), as on HTTP. */
@@ -208,6 +210,7 @@ export class SubscriptionEngine {
             name,
             logger: this.options.logger,
             ...(this.options.routerSecret ? { routerSecret: this.options.routerSecret } : {}),
+            dedupe: this.options.subgraphDedup ?? true,
           },
         ),
       ]),

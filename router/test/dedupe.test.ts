@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createTokenIssuer } from '@fitness/auth';
+import { closeHttpServer, createHttpApp, createLogger, listen } from '@fitness/server-kit';
+import { bearer, postGraphQL } from '@fitness/testing';
+import { composeSupergraph } from '@fitness/tooling';
+import { parse } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { type RunningRouter, startRouter } from '../src/server.js';
+
+const quiet = createLogger('dedupe-test', 'silent');
+const SECRET = 'dedupe-test-secret-that-is-long-enough';
+const issue = createTokenIssuer({
+  secret: SECRET,
+  issuer: 'fitness-users',
+  audience: 'fitness-api',
+  ttlSeconds: 600,
+});
+const SDL = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query { slow(tag: String): String, whoami: String }
+  type Mutation { bump: Int }
+`;
+
+/** A subgraph whose answers take 500 ms, so concurrent requests overlap; it counts them. */
+async function startSlowSubgraph() {
+  let requests = 0;
+  let bumps = 0;
+  const sleep = () => new Promise((r) => setTimeout(r, 500));
+  const apollo = new ApolloServer<{ auth: string | undefined }>({
+    schema: buildSubgraphSchema({
+      typeDefs: parse(SDL),
+      resolvers: {
+        Query: {
+          slow: async (_: unknown, { tag }: { tag?: string }) => {
+            await sleep();
+            return `slow ${tag ?? ''}`;
+          },
+          whoami: async (_: unknown, __: unknown, ctx: { auth: string | undefined }) => {
+            await sleep();
+            return ctx.auth?.slice(-8) ?? 'anonymous';
+          },
+        },
+        Mutation: {
+          bump: async () => {
+            await sleep();
+            bumps += 1;
+            return bumps;
+          },
+        },
+      } as never,
+    }),
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+  const server: Server = createHttpApp({
+    logger: quiet,
+    apollo,
+    authenticate: async (req) => {
+      requests += 1;
+      return req.headers.authorization;
+    },
+    context: (auth) => ({ auth }),
+    ready: async () => true,
+  });
+  const port = await listen(server, 0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    requests: () => requests,
+    async stop() {
+      await closeHttpServer(server, 100);
+      await apollo.stop();
+    },
+  };
+}
+
+describe('subgraph request sharing', () => {
+  let dir: string;
+  let subgraph: Awaited<ReturnType<typeof startSlowSubgraph>>;
+  let sharing: RunningRouter;
+  let plain: RunningRouter;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'router-dedupe-'));
+    subgraph = await startSlowSubgraph();
+    const schemaPath = join(dir, 'slow.graphql');
+    writeFileSync(schemaPath, SDL);
+    const supergraphPath = join(dir, 'supergraph.graphql');
+    writeFileSync(
+      supergraphPath,
+      composeSupergraph([{ name: 'slow', routingUrl: subgraph.url, schemaPath }]).supergraphSdl,
+    );
+    const env = { PORT: '0', SUPERGRAPH_PATH: supergraphPath, JWT_SECRET: SECRET };
+    sharing = await startRouter(loadConfig(env), quiet);
+    plain = await startRouter(loadConfig({ ...env, SUBGRAPH_DEDUP: 'false' }), quiet);
+  });
+
+  afterAll(async () => {
+    await sharing?.stop();
+    await plain?.stop();
+    await subgraph?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const burst = async (
+    router: RunningRouter,
+    query: string,
+    headers: () => Record<string, string> = () => ({}),
+  ) => {
+    const before = subgraph.requests();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => postGraphQL(router.url, query, {}, headers())),
+    );
+    return { answers, requests: subgraph.requests() - before };
+  };
+
+  it('should send one request for 20 identical queries in flight, each answered in full', async () => {
+    const { answers, requests } = await burst(sharing, '{ slow(tag: "a") }');
+    // One, unless a very busy machine let the first answer come back before the last
+    // query was planned.
+    expect(requests).toBeLessThanOrEqual(2);
+    for (const a of answers) expect(a.body).toEqual({ data: { slow: 'slow a' } });
+    const metrics = await (await fetch(sharing.url.replace('/graphql', '/metrics'))).text();
+    const shared = Number(/router_subgraph_fetches_shared_total (\d+)/.exec(metrics)?.[1]);
+    expect(shared).toBe(20 - requests);
+  });
+
+  it('should not share between different documents, variables or callers', async () => {
+    let i = 0;
+    const tags = await Promise.all(
+      Array.from({ length: 5 }, (_, n) => postGraphQL(sharing.url, `{ slow(tag: "t${n}") }`)),
+    );
+    expect(tags.map((t) => t.body.data)).toEqual([0, 1, 2, 3, 4].map((n) => ({ slow: `slow t${n}` })));
+    const tokens = await Promise.all(
+      [1, 2, 3].map(async (n) => (await issue({ userId: `user-${n}`, region: 'EU' })).token),
+    );
+    const { answers, requests } = await burst(sharing, '{ whoami }', () => bearer(tokens[i++ % 3]!));
+    expect(requests).toBeGreaterThanOrEqual(3);
+    expect(requests).toBeLessThanOrEqual(6);
+    for (const [n, a] of answers.entries()) {
+      expect((a.body.data as { whoami: string }).whoami).toBe(tokens[n % 3]!.slice(-8));
+    }
+  });
+
+  it('should never share mutations', async () => {
+    const { answers, requests } = await burst(sharing, 'mutation { bump }');
+    expect(requests).toBe(20);
+    expect(new Set(answers.map((a) => (a.body.data as { bump: number }).bump)).size).toBe(20);
+  });
+
+  it('should send every request with SUBGRAPH_DEDUP=false', async () => {
+    const { requests } = await burst(plain, '{ slow(tag: "b") }');
+    expect(requests).toBe(20);
+  });
+});
