@@ -37,8 +37,9 @@ describe('advice from features', () => {
     expect(overload!.reason).toBe(
       'Your last 4 sessions of Barbell bench press were all at 60 kg, with every set done for 8 reps. Try 62.5 kg next time (+2.5 kg) and work back up to 8 reps.',
     );
-    // Best first: nothing outranks it here but rest or long-untrained groups.
     expect(advice.map((a) => a.score)).toEqual([...advice.map((a) => a.score)].sort((a, b) => b - a));
+    // Six untrained groups do not bury it: each further one of a kind scores less.
+    expect(advice.slice(0, 3).map((a) => a.kind)).toContain('PROGRESSIVE_OVERLOAD');
   });
 
   it('should not advise it when a set fell short, the load changed, or there are too few sessions', async () => {

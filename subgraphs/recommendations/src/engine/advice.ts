@@ -115,12 +115,28 @@ export interface AdviceInput {
   now: Date;
 }
 
+/**
+ * Each further item of one kind keeps this share of the score of the one before:
+ * six untrained groups would otherwise fill a short list (the Dashboard shows 3)
+ * and hide the one piece of advice about an exercise. @default 0.92
+ */
+export const SAME_KIND_DECAY = 0.92;
+
+const byScore = (a: RecommendationRecord, b: RecommendationRecord) =>
+  b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** Every kind of advice for one user, best first (ties by id). Pure given its input. */
 export function adviseFromFeatures({ features, done, model, now }: AdviceInput): RecommendationRecord[] {
   const all = [
     ...recommend(snapshotOf(features, now), now),
     ...overload(features, now),
     ...tryExercises(new Set([...done, ...features.exercises.keys()]), model, now),
-  ];
-  return all.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  ].sort(byScore);
+  const seen = new Map<string, number>();
+  for (const r of all) {
+    const rank = seen.get(r.kind) ?? 0;
+    seen.set(r.kind, rank + 1);
+    r.score = round3(r.score * SAME_KIND_DECAY ** rank);
+  }
+  return all.sort(byScore);
 }
