@@ -76,7 +76,7 @@ describe.each(engines())('leaderboard consumer on $name', (engine) => {
       () => noticed.length,
       (n) => n >= 3,
     );
-    expect(noticed[0]).toContain('VOLUME_KG:WEEK:' + week.periodStart!.toISOString().slice(0, 10) + ':ALL');
+    expect(noticed[0]).toContain(`VOLUME_KG:WEEK:${week.periodStart!.toISOString().slice(0, 10)}:ALL`);
   });
 
   it('should end right under shuffled, duplicated, concurrent delivery', async () => {
