@@ -11,7 +11,8 @@
  *   pnpm --filter @fitness/router bench:gateway                  # 4 rounds of 10 s per gateway
  *   pnpm --filter @fitness/router bench:gateway --dashboard      # then the Dashboard query on a full stack
  *   pnpm --filter @fitness/router bench:gateway --dashboard-only
- *   BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_DASHBOARD_CONNECTIONS
+ *   BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS,
+ *   BENCH_DASHBOARD_CONNECTIONS, BENCH_DASHBOARD_USERS
  *   BENCH_GATEWAYS=apollo-gateway,router-dedup-off,router,hive-dedup-off,hive   # a subset
  *
  * Each run's CPU, requests and subgraph fetches are counted over whole seconds of steady
@@ -46,6 +47,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DASHBOARD_CONNECTIONS = Number(process.env.BENCH_DASHBOARD_CONNECTIONS ?? 20);
+const DASHBOARD_USERS = Number(process.env.BENCH_DASHBOARD_USERS ?? 10);
 const GATEWAY_CPU = '1';
 const LOAD_CPU = '0';
 
@@ -305,7 +307,7 @@ async function measure(
   const target: WrkTarget = {
     url: running.url,
     body: JSON.stringify({ query: QUERY }),
-    expected: running.answer,
+    lanes: [{ expected: running.answer }],
   };
   const readings = startSecondReadings([running.pid, stubs.pid]);
   const wrk = await runWrk(target, { dir, name, seconds, connections: CONNECTIONS, cpus: LOAD_CPU });
@@ -601,30 +603,39 @@ async function dashboardBenchmark(dir: string): Promise<void> {
   });
   try {
     const url = stack.routerUrl;
-    const { handle, token } = await seedDashboardUser(url);
     const query = readFileSync(join(repoRoot, 'schema/operations/dashboard.graphql'), 'utf8');
     const body = JSON.stringify({ query });
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body,
-    });
-    const answer = await res.text();
-    const parsed = JSON.parse(answer) as {
-      data?: { me?: { handle: string; workouts: { edges: unknown[] } }; plans?: unknown[] };
-      errors?: unknown;
-    };
-    if (
-      res.status !== 200 ||
-      parsed.errors ||
-      parsed.data?.me?.handle !== handle ||
-      parsed.data.me.workouts.edges.length !== 5 ||
-      !parsed.data.plans?.length
-    ) {
-      throw new BenchFailure(`Dashboard: unexpected answer: ${answer.slice(0, 600)}`);
+    // Users of their own, one per wrk thread: identical requests with one token would
+    // share their subgraph fetches (SUBGRAPH_DEDUP) as no real traffic does.
+    const lanes: WrkTarget['lanes'] = [];
+    for (let i = 0; i < DASHBOARD_USERS; i += 1) {
+      const { handle, token } = await seedDashboardUser(url);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+      });
+      const answer = await res.text();
+      const parsed = JSON.parse(answer) as {
+        data?: { me?: { handle: string; workouts: { edges: unknown[] } }; plans?: unknown[] };
+        errors?: unknown;
+      };
+      if (
+        res.status !== 200 ||
+        parsed.errors ||
+        parsed.data?.me?.handle !== handle ||
+        parsed.data.me.workouts.edges.length !== 5 ||
+        !parsed.data.plans?.length
+      ) {
+        throw new BenchFailure(`Dashboard: unexpected answer for ${handle}: ${answer.slice(0, 600)}`);
+      }
+      lanes.push({ headers: { Authorization: `Bearer ${token}` }, expected: answer });
     }
-    out(`  Dashboard answer checked (${Buffer.byteLength(answer)} bytes); warming up ${WARMUP_SECONDS} s`);
-    const target: WrkTarget = { url, body, expected: answer, headers: { Authorization: `Bearer ${token}` } };
+    out(
+      `  ${DASHBOARD_USERS} users with 20 workouts each, their Dashboard answers checked ` +
+        `(${Buffer.byteLength(lanes[0]!.expected)} bytes for the first); warming up ${WARMUP_SECONDS} s`,
+    );
+    const target: WrkTarget = { url, body, lanes };
     const names = ['router', ...SUBGRAPHS] as const;
     const pids = Object.fromEntries(names.map((n) => [n, stack.services[n].process.pid!]));
     const windows: {
@@ -667,7 +678,8 @@ async function dashboardBenchmark(dir: string): Promise<void> {
     const m = (pick: (w: (typeof windows)[number]) => number) => median(windows.map(pick));
     out();
     out(
-      `Dashboard (schema/operations/dashboard.graphql) through the whole stack, embedded stores, ${DASHBOARD_CONNECTIONS} connections, ` +
+      `Dashboard (schema/operations/dashboard.graphql) through the whole stack, embedded stores, ` +
+        `${DASHBOARD_USERS} users on ${DASHBOARD_CONNECTIONS} connections, ` +
         `nothing pinned (2 cores); medians of ${ROUNDS} windows of ${SECONDS} s`,
     );
     out();

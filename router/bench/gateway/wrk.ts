@@ -1,7 +1,7 @@
 /**
  * wrk as the load generator: one POST body, and a Lua `response` hook that counts a
  * response only when it is a 200 whose body is byte for byte the validated answer.
- * wrk runs on the load core (`taskset`), one thread, keeping each connection busy.
+ * wrk runs on the load core (`taskset`), one thread per lane, keeping each connection busy.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,11 +22,14 @@ export interface WrkResult {
   badSample?: string;
 }
 
+/**
+ * One POST body; one lane per wrk thread, each with its own headers (a user's token)
+ * and the answer its responses must be.
+ */
 export interface WrkTarget {
   url: string;
   body: string;
-  expected: string;
-  headers?: Record<string, string>;
+  lanes: { headers?: Record<string, string>; expected: string }[];
 }
 
 /** A Lua long string that cannot end early: its level of `=` is one more than any run in the text. */
@@ -39,17 +42,28 @@ function luaString(text: string): string {
 }
 
 function script(target: WrkTarget, samplePath: string): string {
-  const headers = { 'Content-Type': 'application/json', ...target.headers };
+  const lanes = target.lanes.map(
+    (lane) =>
+      `{ headers = { ${Object.entries({ 'Content-Type': 'application/json', ...lane.headers })
+        .map(([k, v]) => `[ ${luaString(k)} ] = ${luaString(v)}`)
+        .join(', ')} }, expected = ${luaString(lane.expected)} }`,
+  );
   return `
 wrk.method = "POST"
 wrk.body = ${luaString(target.body)}
-${Object.entries(headers)
-  .map(([k, v]) => `wrk.headers[ ${luaString(k)} ] = ${luaString(v)}`)
-  .join('\n')}
-local expected = ${luaString(target.expected)}
+local lanes = { ${lanes.join(',\n')} }
 local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) good = 0 bad = 0 perSecond = {} end
+local count = 0
+function setup(thread)
+  count = count + 1
+  thread:set("lane", count)
+  table.insert(threads, thread)
+end
+function init(args)
+  for name, value in pairs(lanes[lane].headers) do wrk.headers[name] = value end
+  expected = lanes[lane].expected
+  good = 0 bad = 0 perSecond = {}
+end
 function response(status, headers, body)
   if status == 200 and body == expected then
     good = good + 1
@@ -89,9 +103,11 @@ export async function runWrk(
   const scriptPath = join(options.dir, `${options.name}.lua`);
   const samplePath = join(options.dir, `${options.name}.bad-response.txt`);
   writeFileSync(scriptPath, script(target, samplePath));
+  const threads = target.lanes.length;
   const wrkArgs = [
-    '-t1',
-    `-c${options.connections}`,
+    `-t${threads}`,
+    // wrk gives each thread connections / threads of them.
+    `-c${Math.max(threads, Math.round(options.connections / threads) * threads)}`,
     `-d${options.seconds}s`,
     // Default 2 s would drop the slow tail that this benchmark is about.
     '--timeout',
