@@ -93,7 +93,7 @@ export interface PublishResult {
 
 export interface BusHealth {
   ready: boolean;
-  adapter: 'nats' | 'in-process';
+  adapter: 'nats' | 'in-process' | 'ipc';
   detail?: string;
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { EventRegistry } from './envelope.js';
 import { InProcessEventBus } from './inProcessBus.js';
+import { IpcEventBus, processChannel } from './ipcBus.js';
 import { NatsEventBus } from './natsBus.js';
 
 export interface EventBusConfig {
@@ -11,6 +12,11 @@ export interface EventBusConfig {
   service: string;
   logger: Logger;
   registry?: EventRegistry;
+  /**
+   * `ipc`: without NATS, reach the event hub of the launcher (`pnpm start`) over this
+   * process's IPC channel, so events cross services on one machine.
+   */
+  hub?: 'ipc' | undefined;
 }
 
 /**
@@ -25,6 +31,10 @@ export async function connectEventBus(config: EventBusConfig): Promise<EventBus>
       name: config.service,
       ...(config.registry ? { registry: config.registry } : {}),
     });
+  }
+  if (config.hub === 'ipc' && typeof process.send === 'function') {
+    config.logger.info('NATS_URL unset: using the launcher event hub (one machine: events cross services)');
+    return new IpcEventBus(processChannel(process));
   }
   config.logger.warn(
     'NATS_URL unset: using the in-process event bus (single-instance mode); events do not leave this process',

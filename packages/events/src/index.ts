@@ -48,6 +48,7 @@ export {
   type ProcessedEventStore,
 } from './idempotent.js';
 export { InProcessEventBus, type InProcessEventBusOptions } from './inProcessBus.js';
+export { type Channel, EventHub, IpcEventBus, processChannel } from './ipcBus.js';
 export {
   MONGO_OUTBOX_INDEX,
   type MongoOutboxField,

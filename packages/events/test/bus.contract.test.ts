@@ -1,11 +1,15 @@
+import { EventEmitter } from 'node:events';
 import { realService } from '@fitness/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  type Channel,
   type DeliveryContext,
   type Envelope,
   EnvelopeError,
   type EventBus,
+  EventHub,
   InProcessEventBus,
+  IpcEventBus,
   NatsEventBus,
   NonRetryableError,
 } from '../src/index.js';
@@ -29,6 +33,49 @@ const adapters: { name: string; create(): Promise<BusUnderTest> }[] = [
     },
   },
 ];
+// The launcher's hub and a service's client, over a channel that serializes every
+// message as the IPC channel does (JSON), delivered asynchronously.
+function channelPair() {
+  const sides = [new EventEmitter(), new EventEmitter()] as const;
+  let open = true;
+  const side = (self: EventEmitter, other: EventEmitter): Channel => ({
+    send(message) {
+      if (!open) return;
+      const copy = JSON.parse(JSON.stringify(message)) as unknown;
+      setImmediate(() => other.emit('message', copy));
+    },
+    onMessage: (listener) => self.on('message', listener),
+    onClose: (listener) => self.once('close', listener),
+    connected: () => open,
+  });
+  return {
+    hubSide: side(sides[0], sides[1]),
+    serviceSide: side(sides[1], sides[0]),
+    close() {
+      open = false;
+      for (const s of sides) s.emit('close');
+    },
+  };
+}
+
+adapters.push({
+  name: 'ipc (launcher hub)',
+  async create() {
+    const inner = new InProcessEventBus();
+    const pair = channelPair();
+    new EventHub(inner).attach(pair.hubSide);
+    const bus = new IpcEventBus(pair.serviceSide);
+    return {
+      bus,
+      publishRaw: async (s, d) => inner.publishRaw(s, d),
+      async dispose() {
+        await bus.close();
+        pair.close();
+        await inner.close();
+      },
+    };
+  },
+});
 if (natsUrl) {
   adapters.push({
     name: 'nats',

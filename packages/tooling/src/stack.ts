@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { EventHub, InProcessEventBus, processChannel } from '@fitness/events';
 import { formatLogLine } from '@fitness/server-kit';
 import { repoRoot } from './supergraphConfig.js';
 
@@ -36,6 +37,12 @@ export interface StackOptions {
   output?: 'prefix' | 'capture';
   /** With 'prefix': print the services' JSON log lines readable (and coloured on a terminal). */
   pretty?: boolean;
+  /**
+   * Host one event bus here for every service, reached over their IPC channels, so
+   * events cross services without NATS (`pnpm start` on a bare machine).
+   * @default false
+   */
+  eventHub?: boolean;
   /** @default 90_000 */
   readyTimeoutMs?: number;
 }
@@ -51,6 +58,8 @@ export interface RunningService {
 
 export interface Stack {
   services: Record<ServiceName, RunningService>;
+  /** The bus the stack hosts (with `eventHub`), for operators' and tests' questions. */
+  eventBus: InProcessEventBus | undefined;
   routerUrl: string;
   /** Starts one service again (after `kill`), with the same port and environment. */
   restart(name: ServiceName): Promise<void>;
@@ -118,6 +127,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   const replicas: RunningService[] = [];
+  // One bus for the whole stack when asked: services reach it over IPC.
+  const hub = options.eventHub ? new EventHub(new InProcessEventBus()) : undefined;
   // One secret for the whole stack, replicas and restarts included, so that the
   // router's subgraph requests are accepted without anyone configuring one.
   const routerSecret =
@@ -133,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const env = {
       ...process.env,
       ROUTER_SUBGRAPH_SECRET: routerSecret,
+      ...(hub ? { EVENT_HUB: 'ipc' } : {}),
       ...options.env,
       ...(name === 'router' ? routerEnv : {}),
       ...options.serviceEnv?.[name],
@@ -143,8 +155,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(repoRoot, ENTRY[name])], {
       cwd: repoRoot,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: hub ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
+    if (hub && name !== 'router') hub.attach(processChannel(child));
     const running: RunningService = {
       name,
       port,
@@ -194,6 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const stack: Stack = {
     services,
+    eventBus: hub?.bus,
     routerUrl: `http://127.0.0.1:${ports.router}/graphql`,
     async restart(name) {
       await waitReady(launch(name));
@@ -226,6 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           return waitForExit(services[n].process, 15_000);
         }),
       );
+      await hub?.bus.close();
     },
   };
 

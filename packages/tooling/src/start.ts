@@ -6,6 +6,7 @@
 import {
   logFormat,
   nodeEnv,
+  optionalUrl,
   parseConfig,
   port,
   SAME_SIGNAL_WINDOW_MS,
@@ -26,6 +27,8 @@ const config = parseConfig(
     SEED_DEMO_DATA: z.enum(['true', 'false']).default('true'),
     LOG_FORMAT: logFormat(),
     NODE_ENV: nodeEnv(),
+    // Unset: this process hosts the event bus of the whole supergraph (see stack.ts).
+    NATS_URL: optionalUrl(),
   }),
   process.env,
 );
@@ -40,6 +43,7 @@ const stack = await startStack({
     recommendations: config.RECOMMENDATIONS_PORT,
   },
   pretty: wantsPretty(config.LOG_FORMAT),
+  eventHub: !config.NATS_URL,
 }).catch((error: Error) => {
   process.stderr.write(`\nfailed to start: ${error.message}\n`);
   process.exit(1);

@@ -43,6 +43,8 @@ const schema = z.object({
     .default(DEFAULT_PENDING_TIMEOUT_SECONDS),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
+  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
+  EVENT_HUB: z.enum(['ipc']).optional(),
   ALLOW_EMBEDDED_STORES: allowEmbeddedStores(),
   ...routerSecretEnv,
   ...authEnv,
@@ -77,6 +79,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
     databaseUrl: c.PAYMENTS_DATABASE_URL,
     dataDir: c.PAYMENTS_DATA_DIR,
     natsUrl: c.NATS_URL,
+    eventHub: c.EVENT_HUB,
     provider: c.PAYMENT_PROVIDER ?? 'sandbox',
     pendingTimeoutSeconds: c.PAYMENTS_PENDING_TIMEOUT_SECONDS,
     routerSecret: routerSecretFrom(c, production, checks.report),

@@ -14,7 +14,12 @@ async function main() {
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
-  const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'payments', logger });
+  const bus = await connectEventBus({
+    natsUrl: config.natsUrl,
+    hub: config.eventHub,
+    service: 'payments',
+    logger,
+  });
   const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
   const provider = new SandboxPaymentProvider();
   logger.warn({ provider: config.provider }, 'payments use the sandbox provider: no real card is charged');

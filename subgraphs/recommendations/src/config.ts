@@ -30,6 +30,8 @@ const schema = z.object({
    * training the router sends (single-instance mode).
    */
   NATS_URL: optionalUrl(),
+  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
+  EVENT_HUB: z.enum(['ipc']).optional(),
   /** How long computed advice is reused for unchanged training. */
   RECOMMENDATIONS_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_CACHE_TTL_SECONDS),
   ...routerSecretEnv,
@@ -54,6 +56,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
     logFormat: c.LOG_FORMAT,
     redisUrl: c.REDIS_URL,
     natsUrl: c.NATS_URL,
+    eventHub: c.EVENT_HUB,
     cacheTtlSeconds: c.RECOMMENDATIONS_CACHE_TTL_SECONDS,
     routerSecret: routerSecretFrom(c, production, checks.report),
     tokens: checkedTokenSettings(c, production, checks),

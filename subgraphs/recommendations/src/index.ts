@@ -15,7 +15,12 @@ async function main() {
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
   const advisor = new Advisor({ features: stores.features, cache: stores.cache, logger });
-  const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'recommendations', logger });
+  const bus = await connectEventBus({
+    natsUrl: config.natsUrl,
+    hub: config.eventHub,
+    service: 'recommendations',
+    logger,
+  });
   if (!config.natsUrl) {
     logger.warn(
       'NATS_URL is unset: no workout events reach recommendations; advice comes from recent training',

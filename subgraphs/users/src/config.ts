@@ -30,6 +30,8 @@ const schema = z.object({
   USERS_DATA_DIR: z.string().default('.data/users'),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
+  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
+  EVENT_HUB: z.enum(['ipc']).optional(),
   /** The region of a sign-up that names none. */
   DEFAULT_REGION: z.enum(REGIONS).default('EU'),
   /** Lifetime of the tokens signUp and signIn issue. @default 604800 (7 days) */
@@ -86,6 +88,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
     mongodbUrl: c.MONGODB_URL,
     dataDir: c.USERS_DATA_DIR,
     natsUrl: c.NATS_URL,
+    eventHub: c.EVENT_HUB,
     defaultRegion: c.DEFAULT_REGION,
     redisUrl: c.REDIS_URL,
     signInThrottle: {

@@ -22,7 +22,12 @@ async function main() {
     signUpThrottle: new SignUpThrottle(limiter, config.signUpThrottle),
   };
   const stores = await openStores(config, logger);
-  const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'users', logger });
+  const bus = await connectEventBus({
+    natsUrl: config.natsUrl,
+    hub: config.eventHub,
+    service: 'users',
+    logger,
+  });
   const outbox = stores.publishEvents(bus, logger);
   const served = await serve({
     logger,

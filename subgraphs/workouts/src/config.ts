@@ -83,6 +83,8 @@ const schema = z.object({
   WORKOUTS_STATS_REALTIME_WINDOW: interval('7 days', 1, 'the aggregate materializes whole days'),
   /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
   NATS_URL: optionalUrl(),
+  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
+  EVENT_HUB: z.enum(['ipc']).optional(),
   /** Leaderboards and their change notices; unset: in process (single-instance mode). */
   REDIS_URL: optionalUrl(),
   /** Live leaderboard snapshots per board and second at most (latest wins). */
@@ -120,6 +122,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
     databaseUrl: c.WORKOUTS_DATABASE_URL,
     dataDir: c.WORKOUTS_DATA_DIR,
     natsUrl: c.NATS_URL,
+    eventHub: c.EVENT_HUB,
     redisUrl: c.REDIS_URL,
     leaderboardMaxUpdatesPerSecond: c.LEADERBOARD_MAX_UPDATES_PER_SECOND,
     policies: {

@@ -14,7 +14,12 @@ async function main() {
   if (config.tokens.usingDevSecret) logger.warn('JWT_SECRET is unset: using the development secret');
   const verify = createTokenVerifier(config.tokens);
   const stores = await openStores(config, logger);
-  const bus = await connectEventBus({ natsUrl: config.natsUrl, service: 'workouts', logger });
+  const bus = await connectEventBus({
+    natsUrl: config.natsUrl,
+    hub: config.eventHub,
+    service: 'workouts',
+    logger,
+  });
   const leaderboards = await startLeaderboards({
     redisUrl: config.redisUrl,
     maxUpdatesPerSecond: config.leaderboardMaxUpdatesPerSecond,
