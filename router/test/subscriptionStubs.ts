@@ -21,13 +21,17 @@ export const LIVE_SDL = `
 `;
 
 export const PLAYERS_SDL = (extra = '') => `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  extend schema
+    @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@composeDirective"])
+    @link(url: "https://fitness.example/self-only/v0.1", import: ["@selfOnly"])
+    @composeDirective(name: "@selfOnly")
+  directive @selfOnly(owner: String) on FIELD_DEFINITION
   type Query { player(id: ID!): Player }
   type Player @key(fields: "id") {
     id: ID!
     name: String!
-    """Self only. The player's own notes."""
-    secret: String
+    """The player's own notes."""
+    secret: String @selfOnly(owner: "id")
     ${extra}
   }
 `;

@@ -49,7 +49,7 @@ export function requireUser(viewer: Viewer): string {
   return viewer.userId;
 }
 
-/** True when the viewer is the owner; "self only" fields use it with {@link assertSelf}. */
+/** True when the viewer is the owner of a record the SDL cannot mark (fields use `@selfOnly`). */
 export function isSelf(viewer: Viewer, ownerId: string): boolean {
   return viewer.userId !== null && viewer.userId === ownerId;
 }

@@ -42,8 +42,14 @@ export { exitOnStartupError, runUntilSignal, SAME_SIGNAL_WINDOW_MS, type Service
 export { createLogger, type Logger } from './logger.js';
 export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
 export { DateTimeScalar } from './scalars.js';
+export { enforceSelfOnly, type OwnerCheck, SELF_ONLY_DIRECTIVE, SELF_ONLY_SPEC } from './selfOnly.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
-export { createSubgraphServer, loadSchemaDocument, type SubgraphServerOptions } from './subgraph.js';
+export {
+  buildEnforcedSubgraphSchema,
+  createSubgraphServer,
+  loadSchemaDocument,
+  type SubgraphServerOptions,
+} from './subgraph.js';
 export { type TextKind, type TextRules, validateText } from './text.js';
 export {
   assertFromRouter,

@@ -6,6 +6,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { type DocumentNode, parse } from 'graphql';
 import type { Logger } from 'pino';
 import { createFormatError } from './formatError.js';
+import { enforceSelfOnly, type OwnerCheck } from './selfOnly.js';
 
 export interface SubgraphServerOptions<TContext extends BaseContext> {
   /** Path of the subgraph's schema.graphql (the one SDL compose and codegen read too). */
@@ -21,6 +22,21 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   production?: boolean;
   /** Extra plugins, e.g. drain plugins added by the HTTP layer. */
   plugins?: ApolloServer<TContext>['internals']['plugins'];
+  /** Who else counts as the owner of a `@selfOnly` field than the token's user. */
+  isOwner?: OwnerCheck;
+}
+
+/** The subgraph's executable schema, `@selfOnly` enforced: every transport serves this one. */
+export function buildEnforcedSubgraphSchema(
+  schemaPath: string | URL,
+  // biome-ignore lint/suspicious/noExplicitAny: codegen's resolver types are structurally narrower than the map
+  resolvers: any,
+  isOwner?: OwnerCheck,
+) {
+  const schema = buildSubgraphSchema([
+    { typeDefs: loadSchemaDocument(schemaPath), resolvers: resolvers as GraphQLResolverMap<unknown> },
+  ]);
+  return enforceSelfOnly(schema, isOwner);
 }
 
 export function loadSchemaDocument(path: string | URL): DocumentNode {
@@ -31,12 +47,7 @@ export function loadSchemaDocument(path: string | URL): DocumentNode {
 export function createSubgraphServer<TContext extends BaseContext>(
   options: SubgraphServerOptions<TContext>,
 ): ApolloServer<TContext> {
-  const schema = buildSubgraphSchema([
-    {
-      typeDefs: loadSchemaDocument(options.schemaPath),
-      resolvers: options.resolvers as GraphQLResolverMap<unknown>,
-    },
-  ]);
+  const schema = buildEnforcedSubgraphSchema(options.schemaPath, options.resolvers, options.isOwner);
   return new ApolloServer<TContext>({
     schema,
     introspection: !options.production,

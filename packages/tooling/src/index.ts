@@ -1,4 +1,9 @@
-export { type Composed, CompositionError, composeSupergraph } from './composeSupergraph.js';
+export {
+  type Composed,
+  CompositionError,
+  composeSupergraph,
+  selfOnlyOwnershipProblems,
+} from './composeSupergraph.js';
 export {
   DEFAULT_PORTS,
   freePort,

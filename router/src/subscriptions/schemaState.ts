@@ -1,6 +1,7 @@
 import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
 import type { FetchNode, PlanNode, QueryPlan } from '@apollo/query-planner';
 import { QueryPlanner } from '@apollo/query-planner';
+import { SELF_ONLY_DIRECTIVE } from '@fitness/server-kit';
 import {
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -34,6 +35,8 @@ export class SchemaState {
   readonly apiSchema: Schema;
   readonly supergraphSchema: GraphQLSchema;
   readonly subgraphUrls: Map<string, string>;
+  /** `Type.field` of every field the supergraph marks `@selfOnly`, and of the interface fields they implement. */
+  readonly selfOnlyFields: Set<string>;
 
   constructor(
     readonly supergraphSdl: string,
@@ -50,6 +53,7 @@ export class SchemaState {
         .values()
         .map((s) => [s.name, s.url] as const),
     );
+    this.selfOnlyFields = selfOnlyFields(this.supergraph.schema);
   }
 
   plan(document: DocumentNode, operationName: string | undefined): SubscriptionPlan {
@@ -73,7 +77,7 @@ export class SchemaState {
 
   /**
    * Whether the result depends on who asks: true when the operation selects a field
-   * the schema documents as "Self only". Such subscriptions are executed per user;
+   * the supergraph marks `@selfOnly` (descriptions do not count). Such subscriptions are executed per user;
    * all others are shared by every subscriber and run without anyone's credentials.
    */
   isViewerDependent(document: DocumentNode, operation: OperationDefinitionNode): boolean {
@@ -89,7 +93,7 @@ export class SchemaState {
           if (!isObjectType(type) && !isInterfaceType(type)) continue;
           const field = type.getFields()[selection.name.value];
           if (!field) continue;
-          if (/\bself only\b/i.test(field.description ?? '')) return true;
+          if (this.selfOnlyFields.has(`${type.name}.${field.name}`)) return true;
           const named = getNamedType(field.type);
           if (selection.selectionSet && (isObjectType(named) || isInterfaceType(named))) {
             if (visit(named, selection.selectionSet)) return true;
@@ -115,4 +119,21 @@ export class SchemaState {
     };
     return visit(root, operation.selectionSet);
   }
+}
+
+/**
+ * Read from the supergraph, not the API schema: the API schema drops composed custom
+ * directives. An interface field counts when any implementation is self only, since
+ * the subscription may resolve to that one.
+ */
+function selfOnlyFields(schema: Schema): Set<string> {
+  const found = new Set<string>();
+  for (const type of schema.objectTypes()) {
+    for (const field of type.fields()) {
+      if (!field.appliedDirectives.some((d) => d.name === SELF_ONLY_DIRECTIVE)) continue;
+      found.add(`${type.name}.${field.name}`);
+      for (const iface of type.interfaces()) found.add(`${iface.name}.${field.name}`);
+    }
+  }
+  return found;
 }

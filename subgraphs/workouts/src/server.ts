@@ -1,6 +1,4 @@
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { createSubgraphServer, type Logger, loadSchemaDocument } from '@fitness/server-kit';
+import { buildEnforcedSubgraphSchema, createSubgraphServer, type Logger } from '@fitness/server-kit';
 import type { Context } from './context.js';
 import { resolvers } from './resolvers/index.js';
 
@@ -16,7 +14,5 @@ export function createWorkoutsServer(logger: Logger, options: { production?: boo
  * graphql-js directly rather than through Apollo Server.
  */
 export function buildWorkoutsSchema() {
-  return buildSubgraphSchema([
-    { typeDefs: loadSchemaDocument(schemaPath), resolvers: resolvers as GraphQLResolverMap<unknown> },
-  ]);
+  return buildEnforcedSubgraphSchema(schemaPath, resolvers);
 }

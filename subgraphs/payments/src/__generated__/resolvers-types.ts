@@ -246,7 +246,6 @@ export type ResolversTypes = ResolversObject<{
   MembershipStatus: MembershipStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Payment: ResolverTypeWrapper<PaymentRecord>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   PaymentConnection: ResolverTypeWrapper<PaymentPage>;
@@ -256,6 +255,7 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   StartMembershipInput: StartMembershipInput;
   User: ResolverTypeWrapper<UserRef>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -266,7 +266,6 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  String: Scalars['String']['output'];
   Payment: PaymentRecord;
   Int: Scalars['Int']['output'];
   PaymentConnection: PaymentPage;
@@ -275,7 +274,14 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   StartMembershipInput: StartMembershipInput;
   User: UserRef;
+  String: Scalars['String']['output'];
 }>;
+
+export type SelfOnlyDirectiveArgs = {
+  owner?: Maybe<Scalars['String']['input']>;
+};
+
+export type SelfOnlyDirectiveResolver<Result, Parent, ContextType = Context, Args = SelfOnlyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -352,3 +358,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   User?: UserResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  selfOnly?: SelfOnlyDirectiveResolver<any, any, ContextType>;
+}>;

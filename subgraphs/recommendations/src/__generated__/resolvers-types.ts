@@ -181,10 +181,10 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   RecentTraining: ResolverTypeWrapper<RecentTraining>;
   Recommendation: ResolverTypeWrapper<RecommendationRecord>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   RecommendationKind: RecommendationKind;
   User: ResolverTypeWrapper<UserWithTraining>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
 
@@ -197,11 +197,17 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   RecentTraining: RecentTraining;
   Recommendation: RecommendationRecord;
-  String: Scalars['String']['output'];
   Float: Scalars['Float']['output'];
   User: UserWithTraining;
+  String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
 }>;
+
+export type SelfOnlyDirectiveArgs = {
+  owner?: Maybe<Scalars['String']['input']>;
+};
+
+export type SelfOnlyDirectiveResolver<Result, Parent, ContextType = Context, Args = SelfOnlyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -234,3 +240,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   User?: UserResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  selfOnly?: SelfOnlyDirectiveResolver<any, any, ContextType>;
+}>;

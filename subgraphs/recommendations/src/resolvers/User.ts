@@ -1,5 +1,4 @@
-import { isSelf } from '@fitness/auth';
-import { badUserInput, forbidden } from '@fitness/server-kit';
+import { badUserInput } from '@fitness/server-kit';
 import type { UserResolvers } from '../__generated__/resolvers-types.js';
 
 /** Bounds of `first`: the engine never produces more than a handful anyway. */
@@ -13,9 +12,7 @@ export const User: UserResolvers = {
     id: ref.id,
     recentTraining: 'recentTraining' in ref ? (ref.recentTraining ?? null) : null,
   }),
-  // Self only: null with FORBIDDEN for anyone else, anonymous callers included (the contract's rule).
-  recommendations: (user, { first }, { viewer, dataSources }) => {
-    if (!isSelf(viewer, user.id)) throw forbidden();
+  recommendations: (user, { first }, { dataSources }) => {
     // An explicit `first: null` overrides the SDL default, hence the null check too.
     if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
       throw badUserInput(`first must be between 1 and ${MAX_FIRST}.`, { argument: 'first' });

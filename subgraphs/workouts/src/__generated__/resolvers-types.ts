@@ -396,7 +396,6 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Exercise: ResolverTypeWrapper<ExerciseRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Leaderboard: ResolverTypeWrapper<LeaderboardSnapshot>;
   LeaderboardEntry: ResolverTypeWrapper<LeaderboardEntryRecord>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -423,6 +422,7 @@ export type ResolversTypes = ResolversObject<{
   WorkoutEdge: ResolverTypeWrapper<Omit<WorkoutEdge, 'node'> & { node: ResolversTypes['Workout'] }>;
   WorkoutSet: ResolverTypeWrapper<WorkoutSetRecord>;
   WorkoutSetInput: WorkoutSetInput;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -430,7 +430,6 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   Exercise: ExerciseRecord;
   ID: Scalars['ID']['output'];
-  String: Scalars['String']['output'];
   Leaderboard: LeaderboardSnapshot;
   LeaderboardEntry: LeaderboardEntryRecord;
   Int: Scalars['Int']['output'];
@@ -451,7 +450,14 @@ export type ResolversParentTypes = ResolversObject<{
   WorkoutEdge: Omit<WorkoutEdge, 'node'> & { node: ResolversParentTypes['Workout'] };
   WorkoutSet: WorkoutSetRecord;
   WorkoutSetInput: WorkoutSetInput;
+  String: Scalars['String']['output'];
 }>;
+
+export type SelfOnlyDirectiveArgs = {
+  owner?: Maybe<Scalars['String']['input']>;
+};
+
+export type SelfOnlyDirectiveResolver<Result, Parent, ContextType = Context, Args = SelfOnlyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -580,3 +586,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   WorkoutSet?: WorkoutSetResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  selfOnly?: SelfOnlyDirectiveResolver<any, any, ContextType>;
+}>;
