@@ -53,9 +53,3 @@ export function requireUser(viewer: Viewer): string {
 export function isSelf(viewer: Viewer, ownerId: string): boolean {
   return viewer.userId !== null && viewer.userId === ownerId;
 }
-
-/** Throws FORBIDDEN unless the viewer owns the data (UNAUTHENTICATED when anonymous). */
-export function assertSelf(viewer: Viewer, ownerId: string): void {
-  if (viewer.userId === null) throw unauthenticated();
-  if (viewer.userId !== ownerId) throw forbidden();
-}

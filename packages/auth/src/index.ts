@@ -8,7 +8,6 @@ export {
 } from './config.js';
 export {
   ANONYMOUS,
-  assertSelf,
   bearerToken,
   isSelf,
   requireUser,
