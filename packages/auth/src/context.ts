@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { forbidden, invalidCredentials, unauthenticated } from '@fitness/server-kit';
+import { invalidCredentials, unauthenticated } from '@fitness/server-kit';
 import { InvalidTokenError, type Region, type TokenVerifier } from './tokens.js';
 
 /** Who is calling. `userId` is null for an anonymous caller. */
