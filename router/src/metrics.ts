@@ -60,19 +60,22 @@ export function createRouterMetrics(
   );
   gauge('router_upstream_subscriptions', 'Subscriptions open to subgraphs.', (s) => s.upstreams);
   gauge('router_upstream_connections', 'graphql-ws connections to subgraphs.', (s) => s.upstreamConnections);
-  const counter = (name: string, help: string, read: (s: EngineStats) => number) => {
+  /** A Prometheus counter over a running total read at scrape time. */
+  const totalCounter = (name: string, help: string, total: () => number) => {
     let reported = 0;
     return new Counter({
       name,
       help,
       registers: [registry],
       collect() {
-        const now = read(stats());
+        const now = total();
         if (now > reported) this.inc(now - reported);
         reported = now;
       },
     });
   };
+  const counter = (name: string, help: string, read: (s: EngineStats) => number) =>
+    totalCounter(name, help, () => read(stats()));
   counter(
     'router_subscription_events_total',
     'Events received from subgraphs, per group.',
@@ -89,32 +92,15 @@ export function createRouterMetrics(
     (s) => s.messagesDelivered,
   );
 
-  const fetchCounter = (
-    name: string,
-    help: string,
-    read: (f: { sent: number; shared: number }) => number,
-  ) => {
-    let reported = 0;
-    return new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const now = read(fetches());
-        if (now > reported) this.inc(now - reported);
-        reported = now;
-      },
-    });
-  };
-  fetchCounter(
+  totalCounter(
     'router_subgraph_requests_total',
     'HTTP requests sent to subgraphs for queries and mutations.',
-    (f) => f.sent,
+    () => fetches().sent,
   );
-  fetchCounter(
+  totalCounter(
     'router_subgraph_fetches_shared_total',
     'Subgraph fetches answered by an identical request already in flight (SUBGRAPH_DEDUP).',
-    (f) => f.shared,
+    () => fetches().shared,
   );
   const costs = new Histogram({
     name: 'router_operation_estimated_cost',

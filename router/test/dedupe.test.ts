@@ -1,18 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createTokenIssuer } from '@fitness/auth';
-import { closeHttpServer, createHttpApp, createLogger, listen } from '@fitness/server-kit';
+import { createLogger } from '@fitness/server-kit';
 import { bearer, postGraphQL } from '@fitness/testing';
 import { composeSupergraph } from '@fitness/tooling';
-import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { type RunningRouter, startRouter } from '../src/server.js';
+import { startStubSubgraph } from './stubSubgraph.js';
 
 const quiet = createLogger('dedupe-test', 'silent');
 const SECRET = 'dedupe-test-secret-that-is-long-enough';
@@ -30,54 +26,27 @@ const SDL = `
 
 /** A subgraph whose answers take 500 ms, so concurrent requests overlap; it counts them. */
 async function startSlowSubgraph() {
-  let requests = 0;
   let bumps = 0;
   const sleep = () => new Promise((r) => setTimeout(r, 500));
-  const apollo = new ApolloServer<{ auth: string | undefined }>({
-    schema: buildSubgraphSchema({
-      typeDefs: parse(SDL),
-      resolvers: {
-        Query: {
-          slow: async (_: unknown, { tag }: { tag?: string }) => {
-            await sleep();
-            return `slow ${tag ?? ''}`;
-          },
-          whoami: async (_: unknown, __: unknown, ctx: { auth: string | undefined }) => {
-            await sleep();
-            return ctx.auth?.slice(-8) ?? 'anonymous';
-          },
-        },
-        Mutation: {
-          bump: async () => {
-            await sleep();
-            bumps += 1;
-            return bumps;
-          },
-        },
-      } as never,
-    }),
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-  });
-  await apollo.start();
-  const server: Server = createHttpApp({
-    logger: quiet,
-    apollo,
-    authenticate: async (req) => {
-      requests += 1;
-      return req.headers.authorization;
+  return startStubSubgraph(SDL, {
+    Query: {
+      slow: async (_: unknown, { tag }: { tag?: string }) => {
+        await sleep();
+        return `slow ${tag ?? ''}`;
+      },
+      whoami: async (_: unknown, __: unknown, ctx: { auth: string | undefined }) => {
+        await sleep();
+        return ctx.auth?.slice(-8) ?? 'anonymous';
+      },
     },
-    context: (auth) => ({ auth }),
-    ready: async () => true,
-  });
-  const port = await listen(server, 0, '127.0.0.1');
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    requests: () => requests,
-    async stop() {
-      await closeHttpServer(server, 100);
-      await apollo.stop();
+    Mutation: {
+      bump: async () => {
+        await sleep();
+        bumps += 1;
+        return bumps;
+      },
     },
-  };
+  });
 }
 
 describe('subgraph request sharing', () => {

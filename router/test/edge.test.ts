@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { closeHttpServer, createHttpApp, createLogger, listen } from '@fitness/server-kit';
+import { createLogger } from '@fitness/server-kit';
 import { postGraphQL } from '@fitness/testing';
 import { composeSupergraph } from '@fitness/tooling';
 import { GraphQLError, parse, print } from 'graphql';
@@ -16,6 +12,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { nestsDeeperThan } from '../src/limits.js';
 import { type RunningRouter, startRouter } from '../src/server.js';
+import { startStubSubgraph } from './stubSubgraph.js';
 
 const quiet = createLogger('edge-test', 'silent');
 const SECRET = 'edge-test-secret-that-is-long-enough-9';
@@ -25,44 +22,16 @@ const SDL = `
   type Profile { email: String, handle: String }
 `;
 
-async function startStub() {
-  let calls = 0;
-  const apollo = new ApolloServer({
-    schema: buildSubgraphSchema({
-      typeDefs: parse(SDL),
-      resolvers: {
-        Query: {
-          hello: (_: unknown, { name }: { name?: string }) => `hello ${name ?? 'you'}`,
-          fail: () => {
-            throw new GraphQLError('That name is taken.', { extensions: { code: 'CONFLICT' } });
-          },
-          profile: () => ({ email: 'a@example.com', handle: 'ann' }),
-        },
-      } as never,
-    }),
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-  });
-  await apollo.start();
-  const server: Server = createHttpApp({
-    logger: quiet,
-    apollo,
-    authenticate: async () => {
-      calls += 1;
-      return {};
+const startStub = () =>
+  startStubSubgraph(SDL, {
+    Query: {
+      hello: (_: unknown, { name }: { name?: string }) => `hello ${name ?? 'you'}`,
+      fail: () => {
+        throw new GraphQLError('That name is taken.', { extensions: { code: 'CONFLICT' } });
+      },
+      profile: () => ({ email: 'a@example.com', handle: 'ann' }),
     },
-    context: () => ({}),
-    ready: async () => true,
   });
-  const port = await listen(server, 0, '127.0.0.1');
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    calls: () => calls,
-    async stop() {
-      await closeHttpServer(server, 100);
-      await apollo.stop();
-    },
-  };
-}
 
 const wsRun = async (url: string, query: string) => {
   const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
@@ -175,7 +144,7 @@ describe('router edge', () => {
     });
 
     it('should answer a plain bad request, without an engine message, on HTTP and WebSocket', async () => {
-      const before = stub.calls();
+      const before = stub.requests();
       for (const query of [deep, braces]) {
         const { status, body } = await postGraphQL(dev.url, query);
         expect(status).toBe(400);
@@ -187,7 +156,7 @@ describe('router edge', () => {
           { message: 'The document nests more than 100 brackets deep.', extensions: { code: 'BAD_REQUEST' } },
         ]);
       }
-      expect(stub.calls()).toBe(before);
+      expect(stub.requests()).toBe(before);
       expect((await postGraphQL(dev.url, '{ hello }')).body.data).toEqual({ hello: 'hello you' });
     });
   });
@@ -219,7 +188,7 @@ describe('router edge', () => {
     });
 
     it('should refuse anything else before a subgraph is called, over POST, GET and WebSocket', async () => {
-      const before = stub.calls();
+      const before = stub.requests();
       const post = await postGraphQL(listed.url, '{ profile { email } }');
       expect(post.status).toBe(400);
       expect(post.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
@@ -243,7 +212,7 @@ describe('router edge', () => {
       expect(
         ((await unknown.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
       ).toBe('PERSISTED_QUERY_NOT_FOUND');
-      expect(stub.calls()).toBe(before);
+      expect(stub.requests()).toBe(before);
     });
   });
 });

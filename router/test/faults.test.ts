@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { closeHttpServer, createHttpApp, createLogger, listen } from '@fitness/server-kit';
 import { postGraphQL } from '@fitness/testing';
 import { composeSupergraph } from '@fitness/tooling';
-import { parse } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { type RunningRouter, startRouter } from '../src/server.js';
-
-const quiet = createLogger('stub', 'silent');
+import { startStubSubgraph } from './stubSubgraph.js';
 
 // `people` owns Person; `posts` references it twice: `author` non-null (so a person
 // that cannot be resolved is a value-completion error), `editor` nullable (so an
@@ -41,38 +34,8 @@ const POSTS = [
   { id: 'b', title: 'Second', author: { id: 'p2' }, editor: { id: 'p1' } },
 ];
 
-async function startSubgraph(sdl: string, resolvers: Record<string, unknown>, port = 0) {
-  let calls = 0;
-  const apollo = new ApolloServer({
-    schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }),
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-  });
-  await apollo.start();
-  const server: Server = createHttpApp({
-    logger: quiet,
-    apollo,
-    authenticate: async () => {
-      calls += 1;
-      return {};
-    },
-    context: () => ({}),
-    ready: async () => true,
-  });
-  const bound = await listen(server, port, '127.0.0.1');
-  return {
-    port: bound,
-    url: `http://127.0.0.1:${bound}/graphql`,
-    calls: () => calls,
-    async stop() {
-      server.closeAllConnections();
-      await closeHttpServer(server, 0);
-      await apollo.stop();
-    },
-  };
-}
-
 const startPeople = (port = 0) =>
-  startSubgraph(
+  startStubSubgraph(
     PEOPLE_SDL,
     {
       Query: { person: (_: unknown, { id }: { id: string }) => PEOPLE[id] ?? null, headline: () => 'news' },
@@ -80,7 +43,7 @@ const startPeople = (port = 0) =>
     },
     port,
   );
-const startPosts = (posts: typeof POSTS) => startSubgraph(POSTS_SDL, { Query: { posts: () => posts } });
+const startPosts = (posts: typeof POSTS) => startStubSubgraph(POSTS_SDL, { Query: { posts: () => posts } });
 
 /** Router log lines, parsed, for asserting how an outage is reported. */
 function captureLogger() {
