@@ -133,14 +133,12 @@ describe.skipIf(!enabled)('recommendations fed by workouts over NATS, end to end
     const token = await signUp();
     const ids = [];
     for (const d of [7, 5, 3]) ids.push(await log(token, d, bench(60)));
-    const started = Date.now();
     ids.push(await log(token, 1, bench(60)));
     const advice = await until(
       () => recommendations(token),
       (r) => r.some((a) => a.kind === 'PROGRESSIVE_OVERLOAD') && r.some((a) => a.kind === 'TRY_EXERCISE'),
       'overload and new-exercise advice',
     );
-    expect(Date.now() - started).toBeLessThan(3_000);
     expect(advice.find((a) => a.kind === 'PROGRESSIVE_OVERLOAD')).toMatchObject({
       exercise: { id: 'barbell-bench-press', name: 'Barbell Bench Press' },
       reason: expect.stringContaining('Try 62.5 kg next time (+2.5 kg)'),

@@ -195,15 +195,14 @@ describe.skipIf(!redisUrl || !natsUrl)(
       );
       // Served from the store: asking again computes nothing new.
       expect(await recommendations(userId)).toEqual(before);
-      const started = Date.now();
       await publish(logged(userId, new Date(), sets('barbell-bench-press', 62.5, 8, 8, 8)));
       const after = await waitFor(
         () => recommendations(userId),
         (r) => !(r?.some((a) => a.kind === 'PROGRESSIVE_OVERLOAD') ?? true),
+        // Far inside the 15-minute TTL: only the event can have refreshed it.
         'the advice to follow the new workout',
         5_000,
       );
-      expect(Date.now() - started).toBeLessThan(2_000);
       expect(Date.parse(after![0]!.generatedAt)).toBeGreaterThan(Date.parse(before![0]!.generatedAt));
     });
 
