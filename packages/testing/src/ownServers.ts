@@ -70,11 +70,7 @@ export class OwnNatsServer {
 
   /** SIGKILL: no graceful shutdown, as when a node dies. */
   async kill(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killNow(this.process);
     this.process = null;
   }
 
@@ -87,6 +83,14 @@ export class OwnNatsServer {
     await this.kill();
     rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+/** SIGKILL a server process and wait until it is gone. */
+async function killNow(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 function answers(port: number): Promise<boolean> {
@@ -137,11 +141,7 @@ export class OwnRedisServer {
 
   /** SIGKILL: no graceful shutdown, as when a node dies. */
   async kill(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killNow(this.process);
     this.process = null;
   }
 
