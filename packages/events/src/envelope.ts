@@ -93,6 +93,19 @@ export const eventSchemas = {
       occurredAt: isoInstant,
     }),
   },
+  /**
+   * An account was erased: every service erases what it holds for `userId` and
+   * refuses its tokens. `tokensExpireBy` is when every token issued to it has
+   * expired (issued before the deletion, so within one token lifetime): how long a
+   * revocation must be remembered.
+   */
+  'users.deleted': {
+    1: z.object({ userId: z.string().min(1), occurredAt: isoInstant, tokensExpireBy: isoInstant }),
+  },
+  /** signOutEverywhere: tokens of `userId` issued before `issuedBefore` are refused. */
+  'users.signed_out': {
+    1: z.object({ userId: z.string().min(1), issuedBefore: isoInstant, tokensExpireBy: isoInstant }),
+  },
   'workouts.logged': { 1: z.object(workoutTotals), 2: workoutWithSets },
   /** Carries the same totals (v2: and sets) as the logged event so read models can subtract them. */
   'workouts.deleted': { 1: z.object(workoutTotals), 2: workoutWithSets },

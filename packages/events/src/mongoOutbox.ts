@@ -118,6 +118,15 @@ export interface MongoOutboxRelayOptions {
   leaseMs?: number;
   /** Longest wait between rounds while the bus fails. @default 5_000 */
   maxRetryDelayMs?: number;
+  /**
+   * Documents that exist only to carry their events out (tombstones of deleted
+   * records, e.g. `{ deletedAt: { $exists: true } }`): once every event of such a
+   * document is published, the relay deletes the document instead of clearing its
+   * field. A deleted record's last event is thus written in the same single-document
+   * write as the deletion, and the document goes when the event is out. One with
+   * parked events stays for an operator. @default none
+   */
+  removeWhenPublished?: Filter<Document>;
 }
 
 /** The driver's update types cannot follow dotted paths into a schema-less document. */
@@ -273,7 +282,8 @@ export class MongoOutboxRelay {
    * events read (nothing was appended since); otherwise it matches nothing and the
    * second removes only the settled events and frees the lease, so events appended
    * meanwhile wait for the next round. Only a lease holder removes events, so an
-   * unchanged count means unchanged events.
+   * unchanged count means unchanged events. A tombstone (`removeWhenPublished`) whose
+   * events are all out is deleted first; the updates then match nothing.
    */
   private clearing(settled: Settled, token: string): AnyBulkWriteOperation<Document>[] {
     const { doc, published, parked, failed } = settled;
@@ -283,6 +293,12 @@ export class MongoOutboxRelay {
     const operations: AnyBulkWriteOperation<Document>[] = [];
     if (failed === null) {
       const count = doc.outbox?.events.length ?? 0;
+      const tombstone = this.options.removeWhenPublished;
+      if (tombstone && parked.length === 0) {
+        operations.push({
+          deleteOne: { filter: { $and: [{ ...held, 'outbox.events': { $size: count } }, tombstone] } },
+        });
+      }
       operations.push({
         updateOne: {
           filter: { ...held, 'outbox.events': { $size: count } },

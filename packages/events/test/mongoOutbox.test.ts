@@ -26,6 +26,19 @@ async function recordingBus(bus = new InProcessEventBus()) {
   return { bus, received, stop: () => subscription.stop() };
 }
 
+/** A bus that lets a business write land between the relay's read of a document and its clear. */
+function onFirstPublish(bus: EventBus, write: () => Promise<unknown>) {
+  const publish = bus.publish.bind(bus);
+  let written = false;
+  bus.publish = async (envelope) => {
+    if (!written) {
+      written = true;
+      await write();
+    }
+    return publish(envelope);
+  };
+}
+
 describe.skipIf(!mongoUrl)('Mongo outbox: events inside the documents they describe', () => {
   let client: MongoClient;
   let db: Db;
@@ -106,21 +119,43 @@ describe.skipIf(!mongoUrl)('Mongo outbox: events inside the documents they descr
     expect(await items.findOne({ _id: insertedId })).toEqual({ _id: insertedId, name: 'n', count: 1 });
   });
 
+  it('should delete a tombstone once its events are out, after one appended meanwhile too', async () => {
+    const { bus, received, stop } = await recordingBus();
+    const first = workoutLogged(1);
+    const last = workoutLogged(2);
+    const { insertedId: gone } = await items.insertOne({ name: 'x', ...mongoOutboxFields([first]) });
+    const { insertedId: kept } = await items.insertOne({
+      name: 'y',
+      ...mongoOutboxFields([workoutLogged(3)]),
+    });
+    // The deletion: personal fields go, the last event joins the pending ones in the same write.
+    await items.updateOne(
+      { _id: gone },
+      withMongoOutbox({ $set: { deletedAt: new Date() }, $unset: { name: '' } }, [last]),
+    );
+    const late = workoutLogged(4);
+    onFirstPublish(bus, () => items.updateOne({ _id: gone }, withMongoOutbox({ $set: { n: 1 } }, [late])));
+    const relay = relayOf(bus, { removeWhenPublished: { deletedAt: { $exists: true } } });
+    await relay.relayRound();
+    expect((await items.findOne({ _id: gone }))?.outbox.events.map((e: { id: string }) => e.id)).toEqual([
+      late.id,
+    ]);
+    await relay.relayRound();
+    expect(await items.findOne({ _id: gone })).toBeNull();
+    expect(await items.findOne({ _id: kept })).toEqual({ _id: kept, name: 'y' });
+    expect(received.map((e) => e.id)).toEqual(expect.arrayContaining([first.id, last.id, late.id]));
+    expect(received).toHaveLength(4);
+    await stop();
+  });
+
   it('should keep an event appended while the relay holds the document for the next round', async () => {
     const { bus, received, stop } = await recordingBus();
     const before = workoutLogged(1);
     const during = workoutLogged(2);
     const { insertedId } = await items.insertOne({ n: 0, ...mongoOutboxFields([before]) });
-    // A bus that lets a business write land between the relay's read and its clear.
-    const publish = bus.publish.bind(bus);
-    let appended = false;
-    bus.publish = async (envelope) => {
-      if (!appended) {
-        appended = true;
-        await items.updateOne({ _id: insertedId }, withMongoOutbox({ $inc: { n: 1 } }, [during]));
-      }
-      return publish(envelope);
-    };
+    onFirstPublish(bus, () =>
+      items.updateOne({ _id: insertedId }, withMongoOutbox({ $inc: { n: 1 } }, [during])),
+    );
     const relay = relayOf(bus);
     await relay.relayRound();
     expect(received.map((e) => e.id)).toEqual([before.id]);
