@@ -25,6 +25,7 @@ export {
   type SigningKey,
   signingKeyFromPem,
 } from './keys.js';
+export { type SubgraphTokenAuth, subgraphAuth } from './subgraph.js';
 export {
   type AsymmetricTokenSettings,
   createTokenIssuer,

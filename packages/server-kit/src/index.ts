@@ -41,6 +41,19 @@ export {
 export { exitOnStartupError, runUntilSignal, SAME_SIGNAL_WINDOW_MS, type Service } from './lifecycle.js';
 export { createLogger, type Logger } from './logger.js';
 export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
+export {
+  type RunningSubgraph,
+  runSubgraph,
+  type Stoppable,
+  type SubgraphAuth,
+  type SubgraphBus,
+  type SubgraphDefinition,
+  type SubgraphParts,
+  type SubgraphStores,
+  type SubgraphWiring,
+  startSubgraph,
+  type ViewerOf,
+} from './runSubgraph.js';
 export { DateTimeScalar } from './scalars.js';
 export { enforceSelfOnly, type OwnerCheck, SELF_ONLY_DIRECTIVE, SELF_ONLY_SPEC } from './selfOnly.js';
 export { type Served, type ServeOptions, serve } from './serve.js';
@@ -50,6 +63,14 @@ export {
   loadSchemaDocument,
   type SubgraphServerOptions,
 } from './subgraph.js';
+export {
+  type ServiceSettings,
+  type SubgraphSettings,
+  serviceEnv,
+  serviceSettings,
+  subgraphEnv,
+  subgraphSettings,
+} from './subgraphConfig.js';
 export { type TextKind, type TextRules, validateText } from './text.js';
 export {
   assertFromRouter,
