@@ -1,4 +1,4 @@
-import { createPool, migrate, type Pool, probeWrites, startEmbeddedPostgres } from '@fitness/pg-kit';
+import { migrate, openServiceDatabase, type Pool, probeWrites } from '@fitness/pg-kit';
 import { type Check, cachedCheck, type Logger } from '@fitness/server-kit';
 import { PgPaymentsStore } from './datasources/PaymentsStore.js';
 
@@ -25,28 +25,20 @@ export async function openStores(
   config: { databaseUrl: string | undefined; dataDir: string; pendingTimeoutSeconds: number },
   logger: Logger,
 ): Promise<PaymentsStores> {
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, timescale: false, logger });
-  const url = config.databaseUrl ?? embedded!.url;
-  const pool = createPool(url, { applicationName: 'payments' });
-  pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-  try {
+  const db = await openServiceDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    timescale: false,
+    applicationName: 'payments',
+    logger,
     // Plain PostgreSQL: payments has no time-series tables.
-    await migrate(pool, { dir: migrationsDir, engine: 'postgres', logger });
-  } catch (error) {
-    await pool.end();
-    await embedded?.stop();
-    throw error;
-  }
+    prepare: (pool) => migrate(pool, { dir: migrationsDir, engine: 'postgres', logger }),
+  });
   return {
-    url,
-    pool,
-    store: new PgPaymentsStore(pool, { pendingTimeoutSeconds: config.pendingTimeoutSeconds }),
-    ready: cachedCheck(() => probeWrites(pool, [WRITE_PROBE])),
-    async close() {
-      await pool.end();
-      await embedded?.stop();
-    },
+    url: db.url,
+    pool: db.pool,
+    store: new PgPaymentsStore(db.pool, { pendingTimeoutSeconds: config.pendingTimeoutSeconds }),
+    ready: cachedCheck(() => probeWrites(db.pool, [WRITE_PROBE])),
+    close: db.close,
   };
 }

@@ -1,26 +1,16 @@
 import { authEnv, checkedTokenSettings } from '@fitness/auth';
 import {
-  allowEmbeddedStores,
   type ConfigChecks,
-  logFormat,
-  logLevel,
-  nodeEnv,
   optionalUrl,
   parseConfig,
-  port,
-  refuseEmbeddedStores,
-  routerSecretEnv,
-  routerSecretFrom,
+  subgraphEnv,
+  subgraphSettings,
   z,
 } from '@fitness/server-kit';
 import { REGIONS } from './datasources/models.js';
 
 const schema = z.object({
-  NODE_ENV: nodeEnv(),
-  HOST: z.string().default('127.0.0.1'),
-  PORT: port(4001),
-  LOG_LEVEL: logLevel(),
-  LOG_FORMAT: logFormat(),
+  ...subgraphEnv(4001),
   /** Unset: an embedded mongod when one can be obtained, else the in-process store. */
   MONGODB_URL: optionalUrl(),
   /**
@@ -28,10 +18,6 @@ const schema = z.object({
    * `memory://` keeps nothing.
    */
   USERS_DATA_DIR: z.string().default('.data/users'),
-  /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
-  NATS_URL: optionalUrl(),
-  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
-  EVENT_HUB: z.enum(['ipc']).optional(),
   /** The region of a sign-up that names none. */
   DEFAULT_REGION: z.enum(REGIONS).default('EU'),
   /** Lifetime of the tokens signUp and signIn issue. @default 604800 (7 days) */
@@ -55,8 +41,6 @@ const schema = z.object({
   SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
   /** The sign-up window, in seconds. @default 900 (15 minutes) */
   SIGNUP_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
-  ALLOW_EMBEDDED_STORES: allowEmbeddedStores(),
-  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -69,26 +53,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 
 /** The rules that span variables, and the configuration the service reads. */
 function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
-  const production = c.NODE_ENV === 'production';
-  refuseEmbeddedStores(
-    { production, allowEmbedded: c.ALLOW_EMBEDDED_STORES },
-    {
-      MONGODB_URL: { url: c.MONGODB_URL, standIn: 'an embedded mongod or the in-process users store' },
-      REDIS_URL: { url: c.REDIS_URL, standIn: 'throttling counters per process, not shared by replicas' },
-      NATS_URL: { url: c.NATS_URL, standIn: 'an in-process event bus that no other service hears' },
-    },
-    checks.report,
-  );
+  const settings = subgraphSettings(c, checks.report, {
+    MONGODB_URL: { url: c.MONGODB_URL, standIn: 'an embedded mongod or the in-process users store' },
+    REDIS_URL: { url: c.REDIS_URL, standIn: 'throttling counters per process, not shared by replicas' },
+  });
   return {
-    production,
-    host: c.HOST,
-    port: c.PORT,
-    logLevel: c.LOG_LEVEL,
-    logFormat: c.LOG_FORMAT,
+    ...settings,
     mongodbUrl: c.MONGODB_URL,
     dataDir: c.USERS_DATA_DIR,
-    natsUrl: c.NATS_URL,
-    eventHub: c.EVENT_HUB,
     defaultRegion: c.DEFAULT_REGION,
     redisUrl: c.REDIS_URL,
     signInThrottle: {
@@ -100,8 +72,10 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
       maxPerAddress: c.SIGNUP_MAX_PER_ADDRESS,
       windowSeconds: c.SIGNUP_THROTTLE_WINDOW_SECONDS,
     },
-    routerSecret: routerSecretFrom(c, production, checks.report),
     // users issues the tokens: it alone may hold JWT_PRIVATE_KEY.
-    tokens: { ...checkedTokenSettings(c, production, checks, 'issuer'), ttlSeconds: c.JWT_TTL_SECONDS },
+    tokens: {
+      ...checkedTokenSettings(c, settings.production, checks, 'issuer'),
+      ttlSeconds: c.JWT_TTL_SECONDS,
+    },
   };
 }

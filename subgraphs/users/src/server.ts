@@ -4,15 +4,17 @@ import { resolvers } from './resolvers/index.js';
 
 export const schemaPath = new URL('../schema.graphql', import.meta.url);
 
+/** The users subgraph as runSubgraph and createUsersServer build it. */
+export const usersSubgraph = {
+  name: 'users',
+  schemaPath,
+  resolvers,
+  // signUp and signIn answer before the client holds a token, so a request that has
+  // just proved the password owns the account it returns (its email included).
+  isOwner: (id: string, context: unknown) => (context as Context).dataSources.users.signedInAs(id),
+};
+
 /** The users subgraph's GraphQL server, not started and not listening. */
 export function createUsersServer(logger: Logger, options: { production?: boolean } = {}) {
-  return createSubgraphServer<Context>({
-    schemaPath,
-    resolvers,
-    logger,
-    ...options,
-    // signUp and signIn answer before the client holds a token, so a request that has
-    // just proved the password owns the account it returns (its email included).
-    isOwner: (id, context) => (context as Context).dataSources.users.signedInAs(id),
-  });
+  return createSubgraphServer<Context>({ ...usersSubgraph, logger, ...options });
 }

@@ -176,3 +176,31 @@ export async function openRateLimiter(
   await redis.connect().catch(() => undefined);
   return new RedisRateLimiter(redis);
 }
+
+/** Everything the users service runs on: its store and the sign-in throttle's counters. */
+export interface UsersServiceStores extends UsersStores {
+  limiter: RateLimiter;
+}
+
+/** openRateLimiter, then openStores; close() closes both, the store first. */
+export async function openServiceStores(
+  config: Parameters<typeof openStores>[0] & Parameters<typeof openRateLimiter>[0],
+  logger: Logger,
+): Promise<UsersServiceStores> {
+  const limiter = await openRateLimiter(config, logger);
+  let stores: UsersStores;
+  try {
+    stores = await openStores(config, logger);
+  } catch (error) {
+    await limiter.close();
+    throw error;
+  }
+  return {
+    ...stores,
+    limiter,
+    async close() {
+      await stores.close();
+      await limiter.close();
+    },
+  };
+}

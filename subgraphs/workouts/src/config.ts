@@ -1,16 +1,10 @@
 import { authEnv, checkedTokenSettings } from '@fitness/auth';
 import {
-  allowEmbeddedStores,
   type ConfigChecks,
-  logFormat,
-  logLevel,
-  nodeEnv,
   optionalUrl,
   parseConfig,
-  port,
-  refuseEmbeddedStores,
-  routerSecretEnv,
-  routerSecretFrom,
+  subgraphEnv,
+  subgraphSettings,
   z,
 } from '@fitness/server-kit';
 
@@ -52,11 +46,7 @@ const interval = (fallback: string, minDays: number, why: string) =>
 const RECENT_TRAINING_WINDOW_DAYS = 28;
 
 const schema = z.object({
-  NODE_ENV: nodeEnv(),
-  HOST: z.string().default('127.0.0.1'),
-  PORT: port(4002),
-  LOG_LEVEL: logLevel(),
-  LOG_FORMAT: logFormat(),
+  ...subgraphEnv(4002),
   /** Unset: an embedded PGlite database with TimescaleDB, kept in WORKOUTS_DATA_DIR. */
   WORKOUTS_DATABASE_URL: optionalUrl(),
   WORKOUTS_DATA_DIR: z.string().default('.data/workouts'),
@@ -81,16 +71,10 @@ const schema = z.object({
    * query time; older days are read from the continuous aggregate.
    */
   WORKOUTS_STATS_REALTIME_WINDOW: interval('7 days', 1, 'the aggregate materializes whole days'),
-  /** NATS JetStream for domain events; unset: the in-process bus (single-instance mode). */
-  NATS_URL: optionalUrl(),
-  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
-  EVENT_HUB: z.enum(['ipc']).optional(),
   /** Leaderboards and their change notices; unset: in process (single-instance mode). */
   REDIS_URL: optionalUrl(),
   /** Live leaderboard snapshots per board and second at most (latest wins). */
   LEADERBOARD_MAX_UPDATES_PER_SECOND: z.coerce.number().positive().max(100).default(4),
-  ALLOW_EMBEDDED_STORES: allowEmbeddedStores(),
-  ...routerSecretEnv,
   ...authEnv,
 });
 
@@ -103,26 +87,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 
 /** The rules that span variables, and the configuration the service reads. */
 function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
-  const production = c.NODE_ENV === 'production';
-  refuseEmbeddedStores(
-    { production, allowEmbedded: c.ALLOW_EMBEDDED_STORES },
-    {
-      WORKOUTS_DATABASE_URL: { url: c.WORKOUTS_DATABASE_URL, standIn: 'an embedded PGlite database' },
-      REDIS_URL: { url: c.REDIS_URL, standIn: 'leaderboards and their live updates in this process only' },
-      NATS_URL: { url: c.NATS_URL, standIn: 'an in-process event bus that no other service hears' },
-    },
-    checks.report,
-  );
+  const settings = subgraphSettings(c, checks.report, {
+    WORKOUTS_DATABASE_URL: { url: c.WORKOUTS_DATABASE_URL, standIn: 'an embedded PGlite database' },
+    REDIS_URL: { url: c.REDIS_URL, standIn: 'leaderboards and their live updates in this process only' },
+  });
   return {
-    production,
-    host: c.HOST,
-    port: c.PORT,
-    logLevel: c.LOG_LEVEL,
-    logFormat: c.LOG_FORMAT,
+    ...settings,
     databaseUrl: c.WORKOUTS_DATABASE_URL,
     dataDir: c.WORKOUTS_DATA_DIR,
-    natsUrl: c.NATS_URL,
-    eventHub: c.EVENT_HUB,
     redisUrl: c.REDIS_URL,
     leaderboardMaxUpdatesPerSecond: c.LEADERBOARD_MAX_UPDATES_PER_SECOND,
     policies: {
@@ -130,7 +102,6 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks) {
       setRetention: c.WORKOUTS_SET_RETENTION,
       statsRealtimeWindow: c.WORKOUTS_STATS_REALTIME_WINDOW,
     },
-    routerSecret: routerSecretFrom(c, production, checks.report),
-    tokens: checkedTokenSettings(c, production, checks),
+    tokens: checkedTokenSettings(c, settings.production, checks),
   };
 }

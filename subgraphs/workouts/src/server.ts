@@ -4,9 +4,12 @@ import { resolvers } from './resolvers/index.js';
 
 export const schemaPath = new URL('../schema.graphql', import.meta.url);
 
+/** The workouts subgraph as runSubgraph and createWorkoutsServer build it. */
+export const workoutsSubgraph = { name: 'workouts', schemaPath, resolvers };
+
 /** The workouts subgraph's GraphQL server, not started and not listening. */
 export function createWorkoutsServer(logger: Logger, options: { production?: boolean } = {}) {
-  return createSubgraphServer<Context>({ schemaPath, resolvers, logger, ...options });
+  return createSubgraphServer<Context>({ ...workoutsSubgraph, logger, ...options });
 }
 
 /**

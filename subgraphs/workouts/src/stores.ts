@@ -1,12 +1,4 @@
-import {
-  createPool,
-  detectEngine,
-  type Engine,
-  migrate,
-  type Pool,
-  probeWrites,
-  startEmbeddedPostgres,
-} from '@fitness/pg-kit';
+import { detectEngine, migrate, openServiceDatabase, type Pool, probeWrites } from '@fitness/pg-kit';
 import { type Check, cachedCheck, type Logger } from '@fitness/server-kit';
 import { PgWorkoutsStore } from './datasources/WorkoutsStore.js';
 import { applyStoragePolicies, runPoliciesInProcess, type StoragePolicies } from './policies.js';
@@ -46,36 +38,33 @@ export async function openStores(
   config: { databaseUrl: string | undefined; dataDir: string; policies: StoragePolicies },
   logger: Logger,
 ): Promise<WorkoutsStores> {
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, timescale: true, logger });
-  const url = config.databaseUrl ?? embedded!.url;
-  const pool = createPool(url, { applicationName: 'workouts' });
-  pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-  let engine: Engine;
-  try {
-    engine = await detectEngine(pool);
-    if (engine === 'postgres') {
-      logger.warn('TimescaleDB is not available: workouts runs on plain PostgreSQL tables');
-    }
-    await migrate(pool, { dir: migrationsDir, engine, logger });
-    if (engine === 'timescale') await applyStoragePolicies(pool, config.policies, logger);
-  } catch (error) {
-    await pool.end();
-    await embedded?.stop();
-    throw error;
-  }
+  const db = await openServiceDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    timescale: true,
+    applicationName: 'workouts',
+    logger,
+    async prepare(pool) {
+      const engine = await detectEngine(pool);
+      if (engine === 'postgres') {
+        logger.warn('TimescaleDB is not available: workouts runs on plain PostgreSQL tables');
+      }
+      await migrate(pool, { dir: migrationsDir, engine, logger });
+      if (engine === 'timescale') await applyStoragePolicies(pool, config.policies, logger);
+      return engine;
+    },
+  });
+  const engine = db.prepared;
   // Only the embedded engine lacks TimescaleDB's background workers.
-  const jobs = embedded && engine === 'timescale' ? runPoliciesInProcess(pool, logger) : undefined;
+  const jobs = db.embedded && engine === 'timescale' ? runPoliciesInProcess(db.pool, logger) : undefined;
   return {
-    url,
-    pool,
-    store: new PgWorkoutsStore(pool, engine, logger),
-    ready: cachedCheck(() => probeWrites(pool, [WRITE_PROBE])),
+    url: db.url,
+    pool: db.pool,
+    store: new PgWorkoutsStore(db.pool, engine, logger),
+    ready: cachedCheck(() => probeWrites(db.pool, [WRITE_PROBE])),
     async close() {
       await jobs?.stop();
-      await pool.end();
-      await embedded?.stop();
+      await db.close();
     },
   };
 }
