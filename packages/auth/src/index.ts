@@ -25,6 +25,24 @@ export {
   type SigningKey,
   signingKeyFromPem,
 } from './keys.js';
+export {
+  openRevocationList,
+  RedisRevocationList,
+  type RedisRevocationListOptions,
+} from './redisRevocations.js';
+export {
+  REVOKING_EVENTS,
+  type RevocationFeedOptions,
+  revocationOf,
+  startRevocationFeed,
+} from './revocationFeed.js';
+export {
+  cutoffOf,
+  MemoryRevocationList,
+  type Revocation,
+  type RevocationList,
+  refuses,
+} from './revocations.js';
 export { type SubgraphTokenAuth, subgraphAuth } from './subgraph.js';
 export {
   type AsymmetricTokenSettings,
@@ -44,5 +62,6 @@ export {
   type TokenSettings,
   type TokenSubject,
   type TokenVerifier,
+  type TokenVerifierOptions,
   type VerifiedToken,
 } from './tokens.js';

@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import type { AsymmetricAlgorithm, PublicJwk, PublishedKey, SigningKey } from './keys.js';
 import { publicJwkOf } from './keys.js';
+import type { RevocationList } from './revocations.js';
 
 interface ClaimSettings {
   /** @default 'fitness-users' */
@@ -71,6 +72,8 @@ export interface VerifiedToken {
    * existed) or names a region this verifier does not know.
    */
   region?: Region;
+  /** From `iat`, to the millisecond for tokens issued since revocation exists (see the issuer). */
+  issuedAt: Date;
   expiresAt: Date;
 }
 
@@ -130,8 +133,11 @@ export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number
   return async (subject, now = new Date()) => {
     const { userId, region = null } =
       typeof subject === 'string' ? { userId: subject, region: null } : subject;
-    const iat = Math.floor(now.getTime() / 1000);
-    const exp = iat + settings.ttlSeconds;
+    // NumericDate may carry a fraction (RFC 7519): milliseconds let a revocation
+    // ("every token issued before now") tell a token issued just before it from one
+    // issued just after, within the same second.
+    const iat = now.getTime() / 1000;
+    const exp = Math.floor(iat) + settings.ttlSeconds;
     // Services read the region from the token (events, region-scoped data) instead of
     // calling users on every request; it is fixed at sign-up, so it cannot go stale.
     const token = await new SignJWT(region ? { region } : {})
@@ -147,6 +153,14 @@ export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
+
+export interface TokenVerifierOptions {
+  /**
+   * Consulted after the signature and claims have been verified (never for a
+   * forged token): a revoked token is refused like an invalid one.
+   */
+  revocations?: RevocationList;
+}
 
 /** Errors of jose's remote key set that say something about the token, not the fetch. */
 function isVerdictOnToken(error: unknown): boolean {
@@ -180,7 +194,11 @@ function remoteKeySet(url: string, cache: JwksCacheOptions = {}): JWTVerifyGetKe
  * `alg: none` and key confusion (an HS256 token "signed" with a public key).
  * users, which holds the keys, verifies against its own key set without HTTP.
  */
-export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
+export function createTokenVerifier(
+  settings: TokenSettings,
+  verifierOptions: TokenVerifierOptions = {},
+): TokenVerifier {
+  const { revocations } = verifierOptions;
   const algorithms = [isAsymmetric(settings) ? settings.algorithm : HS256];
   let verifyWith: (token: string) => ReturnType<typeof jwtVerify>;
   const options = {
@@ -201,10 +219,15 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
     const key = keyOf(settings.secret);
     verifyWith = (token) => jwtVerify(token, key, options);
   }
-  return async (token) => {
+  const verified = async (token: string): Promise<VerifiedToken> => {
     try {
       const { payload } = await verifyWith(token);
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.exp === undefined) {
+      if (
+        typeof payload.sub !== 'string' ||
+        payload.sub.length === 0 ||
+        payload.exp === undefined ||
+        payload.iat === undefined
+      ) {
         throw new InvalidTokenError('Token has no subject.');
       }
       // A region this verifier does not know (a newer users service) is not a reason to
@@ -212,6 +235,7 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
       return {
         userId: payload.sub,
         ...(isRegion(payload.region) ? { region: payload.region } : {}),
+        issuedAt: new Date(Math.round(payload.iat * 1000)),
         expiresAt: new Date(payload.exp * 1000),
       };
     } catch (error) {
@@ -219,5 +243,13 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
       if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token has expired.');
       throw new InvalidTokenError('Token is invalid.');
     }
+  };
+  if (!revocations) return verified;
+  return async (token) => {
+    const result = await verified(token);
+    if (await revocations.isRevoked(result.userId, result.issuedAt)) {
+      throw new InvalidTokenError('Token has been revoked.');
+    }
+    return result;
   };
 }

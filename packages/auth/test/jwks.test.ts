@@ -81,7 +81,7 @@ describe.each(['EdDSA', 'RS256'] as const)('%s tokens through a JWKS', (algorith
     const before = jwks.fetches();
     for (const id of ['user-1', 'user-2', 'user-3']) {
       const { token, expiresAt } = await current.issue(id);
-      expect(await verify(token)).toEqual({ userId: id, expiresAt });
+      expect(await verify(token)).toEqual({ userId: id, issuedAt: expect.any(Date), expiresAt });
     }
     expect(jwks.fetches() - before).toBe(1);
     const [header] = (await current.issue('user-1')).token.split('.');
