@@ -21,13 +21,27 @@ export interface FormatErrorOptions {
 }
 
 /**
+ * graphql-js refuses an argument literal that its scalar cannot parse (a DateTime
+ * that is no date) during validation; when the scalar said BAD_USER_INPUT, that
+ * stays the code, as for the same value sent in a variable.
+ */
+function keepInputCode(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (formatted.extensions?.code !== 'GRAPHQL_VALIDATION_FAILED') return formatted;
+  const cause = error instanceof GraphQLError ? error.originalError : undefined;
+  if (!(cause instanceof GraphQLError) || cause.extensions.code !== ErrorCode.BAD_USER_INPUT)
+    return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+}
+
+/**
  * Builds Apollo Server's `formatError`: errors with a contract code pass through
  * without internals (no stacktrace, no exception payload); anything else is logged
  * with its cause and replaced by a generic INTERNAL_SERVER_ERROR, so SQL, driver
  * messages and stack traces never reach a client.
  */
 export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  return (raw: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const formatted = keepInputCode(raw, error);
     const code = formatted.extensions?.code;
     if (isPublicCode(code)) {
       const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};
