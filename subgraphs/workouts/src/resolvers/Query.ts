@@ -1,6 +1,6 @@
 import { requireUser } from '@fitness/auth';
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
-import { liveBoards } from './Subscription.js';
+import { leaderboardQuery } from '../leaderboards/resolvers.js';
 import { ownWorkout } from './Workout.js';
 
 export const Query: QueryResolvers = {
@@ -10,6 +10,5 @@ export const Query: QueryResolvers = {
   },
   // Public: the catalogue is the same for everyone.
   exercises: (_, { muscleGroup }, { dataSources }) => dataSources.workouts.listExercises(muscleGroup),
-  // Public, like the catalogue.
-  leaderboard: (_, { board }, context) => liveBoards(context).snapshot(board),
+  ...leaderboardQuery,
 };
