@@ -11,6 +11,7 @@ import {
   type Revocation,
   type RevocationList,
   startRevocationFeed,
+  subgraphAuth,
 } from '../src/index.js';
 
 const logger = createLogger('revocations-test', 'silent');
@@ -203,6 +204,40 @@ describe('revocation feed', () => {
     await waitFor(async () => (await feed.metrics()).processed === 3, 'the replay');
     expect(heard.map((r) => r.userId)).toEqual(['gone', 'out']);
     await feed.stop();
+    await bus.close();
+  });
+});
+
+describe('subgraphAuth', () => {
+  it("should answer UNAUTHENTICATED for a token once the events revoke it, through this service's own feed", async () => {
+    const bus = new InProcessEventBus();
+    const tokens = { secret: 'a-test-secret-that-is-long-enough-123', issuer: 'i', audience: 'a' };
+    const auth = await subgraphAuth({
+      config: { tokens: { ...tokens, usingDevSecret: false } },
+      logger,
+      bus,
+      service: 'test',
+    });
+    const { token, expiresAt } = await createTokenIssuer({ ...tokens, ttlSeconds: 3600 })('u1');
+    const request = { headers: { authorization: `Bearer ${token}` } } as never;
+    expect((await auth.authenticate(request)).userId).toBe('u1');
+    await bus.publish(
+      createEnvelope(
+        'users.deleted',
+        1,
+        { userId: 'u1', occurredAt: new Date().toISOString(), tokensExpireBy: expiresAt.toISOString() },
+        { producer: 'users' },
+      ),
+    );
+    await waitFor(
+      () =>
+        auth.authenticate(request).then(
+          () => false,
+          (error: { extensions?: { code?: string } }) => error.extensions?.code === 'UNAUTHENTICATED',
+        ),
+      'the token to be refused',
+    );
+    await auth.stop();
     await bus.close();
   });
 });

@@ -131,10 +131,12 @@ describe.skipIf(!mongoUrl)('Mongo outbox: events inside the documents they descr
     // The deletion: personal fields go, the last event joins the pending ones in the same write.
     await items.updateOne(
       { _id: gone },
-      withMongoOutbox({ $set: { deletedAt: new Date() }, $unset: { name: '' } }, [last]),
+      withMongoOutbox<Document>({ $set: { deletedAt: new Date() }, $unset: { name: '' } }, [last]),
     );
     const late = workoutLogged(4);
-    onFirstPublish(bus, () => items.updateOne({ _id: gone }, withMongoOutbox({ $set: { n: 1 } }, [late])));
+    onFirstPublish(bus, () =>
+      items.updateOne({ _id: gone }, withMongoOutbox<Document>({ $set: { n: 1 } }, [late])),
+    );
     const relay = relayOf(bus, { removeWhenPublished: { deletedAt: { $exists: true } } });
     await relay.relayRound();
     expect((await items.findOne({ _id: gone }))?.outbox.events.map((e: { id: string }) => e.id)).toEqual([

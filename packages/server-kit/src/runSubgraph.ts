@@ -89,7 +89,7 @@ export interface SubgraphDefinition<
     logger: Logger;
   }) => Promise<TBus>;
   /** Sets up token verification, e.g. `subgraphAuth` of @fitness/auth. */
-  auth: (parts: { config: TConfig; logger: Logger; bus: TBus }) => Promise<TAuth> | TAuth;
+  auth: (parts: { config: TConfig; logger: Logger; bus: TBus; service: string }) => Promise<TAuth> | TAuth;
   /** Wires the rest: the GraphQL context, background tasks, a WebSocket server, extra checks. */
   start: (
     parts: SubgraphParts<TConfig, TStores, TBus, TAuth>,
@@ -134,7 +134,7 @@ export async function startSubgraph<
       logger: log,
     });
     started.push(() => bus.close());
-    const auth = await definition.auth({ config, logger: log, bus });
+    const auth = await definition.auth({ config, logger: log, bus, service: definition.name });
     if (auth.stop) started.push(() => auth.stop!());
     const wiring = await definition.start({ config, logger: log, stores, bus, auth });
     for (const task of wiring.background ?? []) started.push(() => task.stop());
