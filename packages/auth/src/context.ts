@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { invalidCredentials, unauthenticated } from '@fitness/server-kit';
-import { InvalidTokenError, type Region, type TokenVerifier } from './tokens.js';
+import { invalidCredentials, type Region, unauthenticated } from '@fitness/server-kit';
+import { InvalidTokenError, type TokenVerifier } from './tokens.js';
 
 /** Who is calling. `userId` is null for an anonymous caller. */
 export interface Viewer {

@@ -1,3 +1,4 @@
+import { isRegion, type Region } from '@fitness/server-kit';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -57,13 +58,6 @@ export interface IssuedToken {
   token: string;
   expiresAt: Date;
 }
-
-/** The deployment regions of the client contract (enum Region). */
-export const REGIONS = ['EU', 'US', 'APAC'] as const;
-export type Region = (typeof REGIONS)[number];
-
-export const isRegion = (value: unknown): value is Region =>
-  typeof value === 'string' && (REGIONS as readonly string[]).includes(value);
 
 export interface VerifiedToken {
   userId: string;

@@ -41,6 +41,7 @@ export {
 export { exitOnStartupError, runUntilSignal, SAME_SIGNAL_WINDOW_MS, type Service } from './lifecycle.js';
 export { createLogger, type Logger } from './logger.js';
 export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
+export { isRegion, REGIONS, type Region } from './regions.js';
 export {
   type RunningSubgraph,
   runSubgraph,

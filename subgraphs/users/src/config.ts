@@ -3,11 +3,11 @@ import {
   type ConfigChecks,
   optionalUrl,
   parseConfig,
+  REGIONS,
   subgraphEnv,
   subgraphSettings,
   z,
 } from '@fitness/server-kit';
-import { REGIONS } from './datasources/models.js';
 
 const schema = z.object({
   ...subgraphEnv(4001),

@@ -1,7 +1,8 @@
 import { MONGO_OUTBOX_INDEX, mongoOutboxFields } from '@fitness/events';
+import { REGIONS } from '@fitness/server-kit';
 import mongoose, { type Connection, type InferSchemaType, type Model, Schema, Types } from 'mongoose';
 import { userRegistered } from '../events.js';
-import { type NewUser, type ProfilePatch, REGIONS, type UserCredentials, type UserRecord } from './models.js';
+import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './models.js';
 import {
   DuplicateError,
   type EdgeChange,

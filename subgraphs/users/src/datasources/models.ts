@@ -1,6 +1,6 @@
-/** The deployment regions of the client contract (enum Region). */
-export const REGIONS = ['EU', 'US', 'APAC'] as const;
-export type Region = (typeof REGIONS)[number];
+import type { Region } from '@fitness/server-kit';
+
+export type { Region };
 
 /**
  * A user as the resolvers see it. It never carries the password hash: only

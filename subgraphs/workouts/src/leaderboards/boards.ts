@@ -1,3 +1,4 @@
+import { REGIONS } from '@fitness/server-kit';
 import { bucketStart, nextBucket } from '../buckets.js';
 import {
   type BoardRef,
@@ -6,7 +7,6 @@ import {
   type LeaderboardPeriod,
   METRICS,
   PERIODS,
-  REGIONS,
   type Region,
   type WorkoutChange,
   type WorkoutTotals,
@@ -104,10 +104,6 @@ export function currentBoard(spec: BoardSpec, now: Date): BoardRef {
 export function boardId(ref: BoardRef): string {
   const start = ref.periodStart ? ref.periodStart.toISOString().slice(0, 10) : '-';
   return `${ref.metric}:${ref.period}:${start}:${ref.region ?? 'ALL'}`;
-}
-
-export function isRegion(value: unknown): value is Region {
-  return typeof value === 'string' && (REGIONS as readonly string[]).includes(value);
 }
 
 /** One board a change moves, by how much (signed thousandths), until when its keys live. */

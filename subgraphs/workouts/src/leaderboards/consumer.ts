@@ -8,8 +8,8 @@ import {
   idempotentConsumer,
   NonRetryableError,
 } from '@fitness/events';
+import { isRegion } from '@fitness/server-kit';
 import type { Logger } from 'pino';
-import { isRegion } from './boards.js';
 import type { LeaderboardStore } from './LeaderboardStore.js';
 import type { WorkoutChange } from './model.js';
 import type { BoardNotices } from './notices.js';

@@ -10,7 +10,6 @@ export const METRICS: readonly LeaderboardMetric[] = [
   'CALORIES',
 ];
 export const PERIODS: readonly LeaderboardPeriod[] = ['DAY', 'WEEK', 'MONTH', 'ALL_TIME'];
-export const REGIONS: readonly Region[] = ['EU', 'US', 'APAC'];
 
 /** A board as clients name it: the period start is implied ("the current one"). */
 export interface BoardSpec {

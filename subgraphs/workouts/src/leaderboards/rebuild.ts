@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import type { Pool } from '@fitness/pg-kit';
-import { createLogger, exitOnStartupError } from '@fitness/server-kit';
+import { createLogger, exitOnStartupError, isRegion, REGIONS } from '@fitness/server-kit';
 import { loadConfig } from '../config.js';
 import { openStores } from '../stores.js';
-import { allSpecs, boardId, currentBoard, isRegion, periodEndOf, periodStartOf, unitsSql } from './boards.js';
+import { allSpecs, boardId, currentBoard, periodEndOf, periodStartOf, unitsSql } from './boards.js';
 import { DEDUPE_TTL_MS, type LeaderboardStore } from './LeaderboardStore.js';
 import {
   type BoardRef,
@@ -12,7 +12,6 @@ import {
   type LeaderboardPeriod,
   METRICS,
   PERIODS,
-  REGIONS,
   type Region,
 } from './model.js';
 import { openLeaderboardStore } from './open.js';
