@@ -38,11 +38,13 @@ export type MembershipStatus =
 export type Mutation = {
   __typename?: 'Mutation';
   /**
+   * The caller's own membership; UNAUTHENTICATED without a token.
    * Cancels at the end of the current period: the membership stays ACTIVE (and the user
    * premium) until currentPeriodEnd. Idempotent. NOT_FOUND without an open membership.
    */
   cancelMembership: Membership;
   /**
+   * The caller's own membership; UNAUTHENTICATED without a token.
    * Charges the plan's price (less a promo code's discount) and starts an ACTIVE membership.
    * Idempotent on input.idempotencyKey: a retry never charges twice and returns the same
    * result; the same key with a different request is CONFLICT. A declined card is

@@ -25,14 +25,18 @@ export type AuthPayload = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Idempotent: following someone twice is the same as once. */
+  /**
+   * The caller follows userId; UNAUTHENTICATED without a token.
+   * Idempotent: following someone twice is the same as once.
+   */
   follow: User;
   /** A wrong email and a wrong password give the same UNAUTHENTICATED error. */
   signIn: AuthPayload;
   /** Creates an account and signs it in. Duplicate email or handle: CONFLICT. */
   signUp: AuthPayload;
-  /** Idempotent. */
+  /** The caller stops following userId; UNAUTHENTICATED without a token. Idempotent. */
   unfollow: User;
+  /** The caller's own profile; UNAUTHENTICATED without a token. */
   updateProfile: User;
 };
 

@@ -107,9 +107,15 @@ export type MuscleGroupTraining = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Owner only. True when the workout was deleted, false when it did not exist. */
+  /**
+   * Owner only: UNAUTHENTICATED without a token, FORBIDDEN for someone else's workout.
+   * True when the workout was deleted, false when it did not exist.
+   */
   deleteWorkout: Scalars['Boolean']['output'];
-  /** Idempotent on input.id: a retry with the same id returns the stored workout and never counts twice. */
+  /**
+   * Signed-in users only (UNAUTHENTICATED otherwise): logs a workout of the caller's.
+   * Idempotent on input.id: a retry with the same id returns the stored workout and never counts twice.
+   */
   logWorkout: Workout;
 };
 
@@ -135,7 +141,10 @@ export type Query = {
   exercises: Maybe<Array<Exercise>>;
   /** The current period's top of one board (public). BAD_USER_INPUT unless board.first is 1 to 100. */
   leaderboard: Maybe<Leaderboard>;
-  /** The workout, for its owner; null when it does not exist. */
+  /**
+   * Owner only: UNAUTHENTICATED without a token, FORBIDDEN for someone else's workout;
+   * null when it does not exist.
+   */
   workout: Maybe<Workout>;
 };
 
@@ -241,6 +250,10 @@ export type UserWorkoutsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/**
+ * Owner only, however it is reached (Query.workout, User.workouts, an entity
+ * reference): FORBIDDEN for anyone else.
+ */
 export type Workout = {
   __typename?: 'Workout';
   calories: Maybe<Scalars['Float']['output']>;
