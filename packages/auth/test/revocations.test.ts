@@ -1,6 +1,6 @@
 import { createEnvelope, InProcessEventBus } from '@fitness/events';
 import { createLogger } from '@fitness/server-kit';
-import { freePort, realService, uniquePrefix } from '@fitness/testing';
+import { freePort, realService, uniquePrefix, waitFor } from '@fitness/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -17,15 +17,6 @@ import {
 const logger = createLogger('revocations-test', 'silent');
 const redisUrl = realService('redis', 'token revocations');
 const DAY = 24 * 3600_000;
-
-/** Polls until `check` holds; fails after a generous deadline instead of hanging. */
-async function waitFor(check: () => boolean | Promise<boolean>, what: string) {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 interface Adapter {
   name: string;

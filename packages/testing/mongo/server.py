@@ -163,6 +163,27 @@ def _ensure_uniques(self, new_data):
 
 Collection._ensure_uniques = _ensure_uniques
 
+_insert_one_or_many = Collection._insert
+
+
+def _insert(self, data, session=None, ordered=True):
+    """mongomock's insert, with MongoDB's error for a taken _id: the `_id_` index, its key
+    pattern and the value, as for every other unique index."""
+    if isinstance(data, dict) and '_id' in data:
+        object_id = data['_id']
+        key = helpers.hashdict(object_id) if isinstance(object_id, dict) else object_id
+        if key in self._store:
+            raise DuplicateKey(
+                self.full_name,
+                '_id_',
+                collections.OrderedDict([('_id', 1)]),
+                collections.OrderedDict([('_id', object_id)]),
+            )
+    return _insert_one_or_many(self, data, session=session, ordered=ordered)
+
+
+Collection._insert = _insert
+
 
 # --- lookups by _id without a collection scan ---------------------------------------------
 

@@ -11,3 +11,4 @@ export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer 
 export { seededRandom } from './random.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';
 export { ORDINARY_TEXT, REFUSED_CHARACTERS } from './text.js';
+export { waitFor } from './wait.js';

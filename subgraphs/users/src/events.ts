@@ -13,6 +13,39 @@ export function userRegistered(user: UserRecord): EventOf<'users.registered', 1>
   );
 }
 
+/**
+ * Tokens issued before `at` have all expired one token lifetime later: how long
+ * the revocation an event asks for must be remembered.
+ */
+const tokensExpireBy = (at: Date, tokenTtlSeconds: number) =>
+  new Date(at.getTime() + tokenTtlSeconds * 1000).toISOString();
+
+/** The event of an erased account: every service erases what it holds and refuses its tokens. */
+export function userDeleted(userId: string, at: Date, tokenTtlSeconds: number): EventOf<'users.deleted', 1> {
+  const occurredAt = at.toISOString();
+  return createEnvelope(
+    'users.deleted',
+    1,
+    { userId, occurredAt, tokensExpireBy: tokensExpireBy(at, tokenTtlSeconds) },
+    { producer: 'users', occurredAt },
+  );
+}
+
+/** The event of a signOutEverywhere: tokens issued up to `at` are refused. */
+export function userSignedOut(
+  userId: string,
+  at: Date,
+  tokenTtlSeconds: number,
+): EventOf<'users.signed_out', 1> {
+  const issuedBefore = at.toISOString();
+  return createEnvelope(
+    'users.signed_out',
+    1,
+    { userId, issuedBefore, tokensExpireBy: tokensExpireBy(at, tokenTtlSeconds) },
+    { producer: 'users', occurredAt: at },
+  );
+}
+
 /** Publishes a store's outbox until stopped; what index.ts stops on SIGTERM. */
 export interface OutboxPublisher {
   stop(): Promise<void>;

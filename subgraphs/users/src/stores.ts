@@ -6,7 +6,7 @@ import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from './datasources/MemoryUsersStore.js';
-import { MongoUsersStore } from './datasources/MongoUsersStore.js';
+import { MongoUsersStore, TOMBSTONE } from './datasources/MongoUsersStore.js';
 import type { RateLimiter } from './datasources/RateLimiter.js';
 import { RedisRateLimiter } from './datasources/RedisRateLimiter.js';
 import type { UsersStore } from './datasources/UsersStore.js';
@@ -109,9 +109,17 @@ async function openMongo(
   }
 }
 
-/** The relay of the events users' documents carry (users.registered). */
+/**
+ * The relay of the events users' documents carry (users.registered, users.signed_out,
+ * users.deleted); a deleted user's tombstone goes once its events are out.
+ */
 function publishMongoOutbox(store: MongoUsersStore, bus: EventBus, logger: Logger): OutboxPublisher {
-  const relay = new MongoOutboxRelay({ collection: store.outbox, bus, logger });
+  const relay = new MongoOutboxRelay({
+    collection: store.outbox,
+    bus,
+    logger,
+    removeWhenPublished: TOMBSTONE,
+  });
   relay.start();
   return { stop: () => relay.stop() };
 }

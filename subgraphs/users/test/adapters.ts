@@ -1,19 +1,28 @@
 import { randomBytes } from 'node:crypto';
+import { type EventBus, MongoOutboxRelay } from '@fitness/events';
+import { createLogger } from '@fitness/server-kit';
 import { realService } from '@fitness/testing';
+import type { mongo } from 'mongoose';
 import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
-import { MongoUsersStore } from '../src/datasources/MongoUsersStore.js';
+import { MongoUsersStore, TOMBSTONE } from '../src/datasources/MongoUsersStore.js';
 import type { NewUser } from '../src/datasources/models.js';
 import type { UsersStore } from '../src/datasources/UsersStore.js';
+import { MemoryOutbox } from '../src/events.js';
 import { connectMongo } from '../src/stores.js';
+
+const logger = createLogger('users-adapters-test', 'silent');
 
 export interface OpenedStore {
   store: UsersStore;
+  /** MongoDB: the users collection as stored, fields the store never selects included. */
+  documents?: mongo.Collection;
   close(): Promise<void>;
 }
 
 export interface StoreAdapter {
   name: string;
-  open(): Promise<OpenedStore>;
+  /** With `bus`: the store's events are published there as in production (relay stopped by close). */
+  open(options?: { bus?: EventBus }): Promise<OpenedStore>;
 }
 
 /**
@@ -23,20 +32,39 @@ export interface StoreAdapter {
  */
 export function storeAdapters(suite: string): StoreAdapter[] {
   const adapters: StoreAdapter[] = [
-    { name: 'memory', open: async () => ({ store: new MemoryUsersStore(), close: async () => {} }) },
+    {
+      name: 'memory',
+      async open({ bus } = {}) {
+        const outbox = bus ? new MemoryOutbox() : undefined;
+        const publisher = bus ? outbox?.start(bus, logger) : undefined;
+        return { store: new MemoryUsersStore(outbox), close: async () => publisher?.stop() };
+      },
+    },
   ];
   const url = realService('mongodb', suite);
   if (url) {
     adapters.push({
       name: 'mongodb',
-      async open() {
+      async open({ bus } = {}) {
         const connection = await connectMongo(url, {
           dbName: `users_test_${randomBytes(6).toString('hex')}`,
         });
         const store = await MongoUsersStore.open(connection);
+        const relay = bus
+          ? new MongoOutboxRelay({
+              collection: store.outbox,
+              bus,
+              logger,
+              pollIntervalMs: 20,
+              removeWhenPublished: TOMBSTONE,
+            })
+          : undefined;
+        relay?.start();
         return {
           store,
+          documents: store.outbox,
           async close() {
+            await relay?.stop();
             await connection.dropDatabase();
             await connection.close();
           },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Envelope } from '@fitness/events';
 import { type MemoryOutbox, userRegistered } from '../events.js';
 import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './models.js';
 import { DuplicateError, type EdgeChange, isUserId, type UsersStore } from './UsersStore.js';
@@ -166,6 +167,56 @@ export class MemoryUsersStore implements UsersStore {
     followee.user.followersCount -= 1;
     this.changed();
     return 'changed';
+  }
+
+  async deleteUser(id: string, event: Envelope): Promise<boolean> {
+    const stored = this.byId(id);
+    if (!stored) return false;
+    const { user } = stored;
+    this.users.delete(user.id);
+    this.idByEmail.delete(user.email);
+    this.idByHandle.delete(user.handle);
+    this.outbox?.append(event);
+    this.changed();
+    return true;
+  }
+
+  async removeFollows(userId: string): Promise<number> {
+    const id = userId.toLowerCase();
+    let removed = 0;
+    for (const edge of this.edges) {
+      const [follower, followee] = edge.split('>') as [string, string];
+      if (follower !== id && followee !== id) continue;
+      this.edges.delete(edge);
+      removed += 1;
+      if (follower === id) {
+        const other = this.users.get(followee);
+        if (other) other.user.followersCount -= 1;
+      } else {
+        const other = this.users.get(follower);
+        if (other) other.user.followingCount -= 1;
+      }
+    }
+    if (removed > 0) this.changed();
+    return removed;
+  }
+
+  async signOutEverywhere(id: string, _at: Date, event: Envelope): Promise<boolean> {
+    if (!this.byId(id)) return false;
+    this.outbox?.append(event);
+    return true;
+  }
+
+  async emitForMissingUser(id: string, event: Envelope): Promise<boolean> {
+    if (this.byId(id)) return false;
+    this.outbox?.append(event);
+    return true;
+  }
+
+  async followIdsWithoutUser(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const edge of this.edges) for (const id of edge.split('>')) if (!this.users.has(id)) ids.add(id);
+    return [...ids];
   }
 
   async ping(): Promise<boolean> {

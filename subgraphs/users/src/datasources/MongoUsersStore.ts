@@ -1,4 +1,4 @@
-import { MONGO_OUTBOX_INDEX, mongoOutboxFields } from '@fitness/events';
+import { type Envelope, MONGO_OUTBOX_INDEX, mongoOutboxFields, withMongoOutbox } from '@fitness/events';
 import { REGIONS } from '@fitness/server-kit';
 import mongoose, { type Connection, type InferSchemaType, type Model, Schema, Types } from 'mongoose';
 import { userRegistered } from '../events.js';
@@ -42,6 +42,14 @@ const userSchema = new Schema(
      */
     outbox: { type: Schema.Types.Mixed, select: false },
     outboxParked: { type: [Schema.Types.Mixed], select: false, default: undefined },
+    /**
+     * Set on a deleted user's tombstone: the document then holds nothing personal,
+     * only its pending users.deleted event, and the relay deletes it once that is
+     * published (TOMBSTONE). Every read filters tombstones out.
+     */
+    deletedAt: { type: Date, select: false },
+    /** The last signOutEverywhere (its users.signed_out event is written with it). */
+    signedOutAt: { type: Date, select: false },
   },
   { ...schemaOptions, collection: 'users', timestamps: { createdAt: true, updatedAt: false } },
 );
@@ -57,7 +65,37 @@ const followSchema = new Schema(
 /** One edge per pair: the index, not a read before the insert, is what makes follow idempotent. */
 followSchema.index({ followerId: 1, followeeId: 1 }, { unique: true });
 
-type UserDoc = Omit<InferSchemaType<typeof userSchema>, 'outbox' | 'outboxParked'> & {
+/** The documents the relay deletes once their events are published: deleted users' tombstones. */
+export const TOMBSTONE = { deletedAt: { $exists: true } } as const;
+
+/** A filter on live users (no tombstone); `null` also matches a missing field, and needs no operator. */
+const LIVE = { deletedAt: null };
+/** The same for the driver's collection, which takes operators as they are. */
+const TOMBSTONE_ABSENT = { deletedAt: { $exists: false } } as const;
+
+/**
+ * A tombstone's email and handle: unique per id (the unique indexes hold for any
+ * number of tombstones), and neither a valid email nor a valid handle, so no
+ * sign-in or lookup can ever reach one.
+ */
+const placeholder = (id: string) => `deleted:${id}`;
+
+/** The profile fields a deletion removes; email and handle are replaced by placeholders. */
+const PERSONAL_FIELDS = {
+  displayName: '',
+  avatarUrl: '',
+  region: '',
+  passwordHash: '',
+  followersCount: '',
+  followingCount: '',
+  createdAt: '',
+  signedOutAt: '',
+} as const;
+
+type UserDoc = Omit<
+  InferSchemaType<typeof userSchema>,
+  'outbox' | 'outboxParked' | 'deletedAt' | 'signedOutAt'
+> & {
   _id: Types.ObjectId;
   createdAt: Date;
 };
@@ -86,12 +124,13 @@ function toObjectId(id: string): Types.ObjectId | null {
  * Read from `keyPattern` (every server the driver supports sends it), never from the
  * message: mongod's text differs between versions and from the test server's.
  */
-function duplicateKeyField(error: unknown): UniqueField | 'edge' | undefined {
+function duplicateKeyField(error: unknown): UniqueField | 'edge' | 'id' | undefined {
   if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== 11000) return undefined;
   const keys = Object.keys((error.keyPattern as Record<string, unknown> | undefined) ?? {});
   if (keys.length === 1 && keys[0] === 'email') return 'email';
   if (keys.length === 1 && keys[0] === 'handle') return 'handle';
   if (keys.includes('followerId') && keys.includes('followeeId')) return 'edge';
+  if (keys.length === 1 && keys[0] === '_id') return 'id';
   return undefined;
 }
 
@@ -165,7 +204,7 @@ export class MongoUsersStore implements UsersStore {
   }
 
   async findByEmail(email: string): Promise<UserCredentials | null> {
-    const doc = await this.User.findOne({ email: String(email).toLowerCase() })
+    const doc = await this.User.findOne({ email: String(email).toLowerCase(), ...LIVE })
       .select('+passwordHash')
       .lean<UserDoc>();
     return doc ? { user: toUser(doc), passwordHash: doc.passwordHash } : null;
@@ -174,14 +213,14 @@ export class MongoUsersStore implements UsersStore {
   async usersByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
     const objectIds = ids.map(toObjectId).filter((id): id is Types.ObjectId => id !== null);
     const docs = objectIds.length
-      ? await this.User.find({ _id: mongoose.trusted({ $in: objectIds }) }).lean<UserDoc[]>()
+      ? await this.User.find({ _id: mongoose.trusted({ $in: objectIds }), ...LIVE }).lean<UserDoc[]>()
       : [];
     const byId = new Map(docs.map((doc) => [doc._id.toHexString(), toUser(doc)]));
     return ids.map((id) => byId.get(String(id).toLowerCase()) ?? null);
   }
 
   async findByHandle(handle: string): Promise<UserRecord | null> {
-    const doc = await this.User.findOne({ handle: String(handle).toLowerCase() }).lean<UserDoc>();
+    const doc = await this.User.findOne({ handle: String(handle).toLowerCase(), ...LIVE }).lean<UserDoc>();
     return doc ? toUser(doc) : null;
   }
 
@@ -193,7 +232,7 @@ export class MongoUsersStore implements UsersStore {
     if (patch.avatarUrl !== undefined) $set.avatarUrl = patch.avatarUrl;
     if (Object.keys($set).length === 0) return (await this.usersByIds([id]))[0] ?? null;
     const doc = await this.User.findOneAndUpdate(
-      { _id },
+      { _id, ...LIVE },
       { $set },
       { returnDocument: 'after', runValidators: true },
     ).lean<UserDoc>();
@@ -224,6 +263,100 @@ export class MongoUsersStore implements UsersStore {
     return 'changed';
   }
 
+  /**
+   * One update of the driver's collection turns the user into its tombstone and
+   * appends users.deleted to the events it carries (users.registered may still be
+   * among them): no transaction needed, and nothing else can see a half-deleted user.
+   */
+  async deleteUser(id: string, event: Envelope): Promise<boolean> {
+    const _id = toObjectId(id);
+    if (!_id) return false;
+    const key = placeholder(_id.toHexString());
+    const { modifiedCount } = await this.outbox.updateOne(
+      { _id, ...TOMBSTONE_ABSENT },
+      withMongoOutbox<mongoose.mongo.Document>(
+        { $set: { deletedAt: new Date(), email: key, handle: key }, $unset: PERSONAL_FIELDS },
+        [event],
+      ),
+    );
+    return modifiedCount === 1;
+  }
+
+  async removeFollows(userId: string): Promise<number> {
+    const id = toObjectId(userId);
+    if (!id) return 0;
+    const [following, followers] = await Promise.all([
+      this.Follow.find({ followerId: id }).lean(),
+      this.Follow.find({ followeeId: id }).lean(),
+    ]);
+    const edges = [...following, ...followers];
+    let removed = 0;
+    // Edge by edge: only the call whose deleteOne removed an edge moves the other
+    // side's count, so a concurrent or repeated call never counts it twice.
+    for (let i = 0; i < edges.length; i += 100) {
+      const outcomes = await Promise.all(
+        edges.slice(i, i + 100).map(async ({ followerId, followeeId }) => {
+          const { deletedCount } = await this.Follow.deleteOne({ followerId, followeeId });
+          if (deletedCount !== 1) return 0;
+          const [other, count] = followerId.equals(id)
+            ? [followeeId, 'followersCount']
+            : [followerId, 'followingCount'];
+          await this.User.updateOne({ _id: other, ...LIVE }, { $inc: { [count]: -1 } });
+          return 1;
+        }),
+      );
+      removed += outcomes.reduce<number>((sum, n) => sum + n, 0);
+    }
+    return removed;
+  }
+
+  async signOutEverywhere(id: string, at: Date, event: Envelope): Promise<boolean> {
+    const _id = toObjectId(id);
+    if (!_id) return false;
+    const { modifiedCount } = await this.outbox.updateOne(
+      { _id, ...TOMBSTONE_ABSENT },
+      withMongoOutbox<mongoose.mongo.Document>({ $set: { signedOutAt: at } }, [event]),
+    );
+    return modifiedCount === 1;
+  }
+
+  /** A tombstone inserted for the id: the relay publishes the event and deletes it. */
+  async emitForMissingUser(id: string, event: Envelope): Promise<boolean> {
+    const _id = toObjectId(id) ?? id;
+    const key = placeholder(String(id).toLowerCase());
+    try {
+      await this.outbox.insertOne({
+        _id: _id as Types.ObjectId,
+        deletedAt: new Date(),
+        email: key,
+        handle: key,
+        ...mongoOutboxFields([event]),
+      });
+      return true;
+    } catch (error) {
+      // The id names a user, or a tombstone whose event is still on its way.
+      if (duplicateKeyField(error) === 'id') return false;
+      throw error;
+    }
+  }
+
+  async followIdsWithoutUser(): Promise<string[]> {
+    const [followers, followees] = await Promise.all([
+      this.Follow.distinct('followerId'),
+      this.Follow.distinct('followeeId'),
+    ]);
+    const ids = [...new Set([...followers, ...followees].map((id) => String(id)))];
+    const missing: string[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      const users = await this.usersByIds(batch);
+      batch.forEach((id, n) => {
+        if (!users[n]) missing.push(id);
+      });
+    }
+    return missing;
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.connection.db?.admin().ping();
@@ -242,7 +375,10 @@ export class MongoUsersStore implements UsersStore {
     const followee = toObjectId(followeeId);
     if (!follower || !followee) return null;
     if (follower.equals(followee)) throw new Error('A user cannot follow themselves.');
-    const found = await this.User.countDocuments({ _id: mongoose.trusted({ $in: [follower, followee] }) });
+    const found = await this.User.countDocuments({
+      _id: mongoose.trusted({ $in: [follower, followee] }),
+      ...LIVE,
+    });
     return found === 2 ? [follower, followee] : null;
   }
 

@@ -1,3 +1,4 @@
+import type { Envelope } from '@fitness/events';
 import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './models.js';
 
 /** The user fields that must be unique; a {@link DuplicateError} names one of them. */
@@ -45,6 +46,32 @@ export interface UsersStore {
   follow(followerId: string, followeeId: string): Promise<EdgeChange>;
   /** Removes the edge; counts move only when it existed. */
   unfollow(followerId: string, followeeId: string): Promise<EdgeChange>;
+  /**
+   * Erases the user (profile, email, handle, password hash) and emits `event`
+   * (users.deleted) in the same atomic write, so the event exists exactly when the
+   * deletion does. The email and handle are free at once. False when there is no
+   * such user (already deleted, or never). Follows are removed by removeFollows.
+   */
+  deleteUser(id: string, event: Envelope): Promise<boolean>;
+  /**
+   * Removes every follow edge to and from `userId`, each other user's count moving
+   * by one per edge removed, once: idempotent, also under concurrent calls.
+   * @returns the edges removed
+   */
+  removeFollows(userId: string): Promise<number>;
+  /**
+   * Records a signOutEverywhere of a live user with its event (users.signed_out) in
+   * one atomic write. False when there is no such user.
+   */
+  signOutEverywhere(id: string, at: Date, event: Envelope): Promise<boolean>;
+  /**
+   * Emits `event` (users.deleted) for an id that names no user, e.g. one other
+   * services still hold data for (the accounts audit's repair). False, and nothing
+   * emitted, when the id names a user or a deletion whose event is still pending.
+   */
+  emitForMissingUser(id: string, event: Envelope): Promise<boolean>;
+  /** Ids that follow edges name but that are no user (edges a crashed deletion left). */
+  followIdsWithoutUser(): Promise<string[]>;
   /** True when the store answers (GET /ready). */
   ping(): Promise<boolean>;
 }
