@@ -65,10 +65,14 @@ export {
   type SubgraphServerOptions,
 } from './subgraph.js';
 export {
+  type EmbeddedStores,
   type ServiceSettings,
+  type SubgraphConfigOptions,
   type SubgraphSettings,
+  type SubgraphValues,
   serviceEnv,
   serviceSettings,
+  subgraphConfig,
   subgraphEnv,
   subgraphSettings,
 } from './subgraphConfig.js';

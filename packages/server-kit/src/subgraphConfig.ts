@@ -1,9 +1,11 @@
 import {
   allowEmbeddedStores,
+  type ConfigChecks,
   logFormat,
   logLevel,
   nodeEnv,
   optionalUrl,
+  parseConfig,
   port,
   type ReportProblem,
   refuseEmbeddedStores,
@@ -95,4 +97,47 @@ export function subgraphSettings(
     eventHub: c.EVENT_HUB,
     routerSecret: routerSecretFrom(c, production, report),
   };
+}
+
+/** The values a subgraph's config reads: subgraphEnv's and its own `env`. */
+export type SubgraphValues<S extends z.ZodRawShape> = z.output<
+  z.ZodObject<ReturnType<typeof subgraphEnv> & S>
+>;
+
+/** Store variables and what the service uses without each (see refuseEmbeddedStores). */
+export type EmbeddedStores = Record<string, { url: string | undefined; standIn: string }>;
+
+export interface SubgraphConfigOptions<S extends z.ZodRawShape, R> {
+  /** PORT's default. */
+  port: number;
+  /** The subgraph's own variables (and `authEnv`), beside subgraphEnv's. */
+  env: S;
+  /** Rules of the subgraph's own variables that are listed before the stores'. */
+  check?: (c: SubgraphValues<S>, production: boolean, report: ReportProblem) => void;
+  /** The stores whose embedded stand-in production refuses; omitted: none is. */
+  embeddedStores?: (c: SubgraphValues<S>) => EmbeddedStores;
+  /** The rest of the configuration, beside the SubgraphSettings it is merged with. */
+  build: (c: SubgraphValues<S>, settings: SubgraphSettings, checks: ConfigChecks) => R;
+}
+
+/**
+ * A subgraph's `loadConfig`: parses subgraphEnv's variables and its own, then lists
+ * its problems in one order: invalid variables, `check`, the refused stand-ins (see
+ * subgraphSettings), the router secret, then what `build` reports (the tokens'). Every
+ * problem is printed at once and the process exits (parseConfig).
+ */
+export function subgraphConfig<S extends z.ZodRawShape, R>(
+  service: string,
+  options: SubgraphConfigOptions<S, R>,
+): (env?: NodeJS.ProcessEnv) => SubgraphSettings & R {
+  const schema = z.object({ ...subgraphEnv(options.port), ...options.env });
+  return (env = process.env) =>
+    parseConfig(service, schema, env, (values, checks) => {
+      // zod's output type of a merged generic shape is too deep to name; both views hold.
+      const c = values as unknown as SubgraphValues<S>;
+      const shared = values as unknown as SubgraphEnv;
+      options.check?.(c, shared.NODE_ENV === 'production', checks.report);
+      const settings = subgraphSettings(shared, checks.report, options.embeddedStores?.(c));
+      return { ...settings, ...options.build(c, settings, checks) };
+    });
 }
