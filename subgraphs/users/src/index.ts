@@ -3,6 +3,7 @@ import { connectEventBus } from '@fitness/events';
 import { runSubgraph } from '@fitness/server-kit';
 import { loadConfig } from './config.js';
 import { clientAddressOf, createContext } from './context.js';
+import { startFollowErasure } from './erasure.js';
 import { jwksRoutes } from './jwks.js';
 import { usersSubgraph } from './server.js';
 import { SignInThrottle } from './signInThrottle.js';
@@ -15,13 +16,16 @@ runSubgraph({
   openStores: openServiceStores,
   connectBus: connectEventBus,
   auth: subgraphAuth,
-  start({ config, logger, stores, bus }) {
+  async start({ config, logger, stores, bus, auth }) {
     const accounts = {
       issueToken: createTokenIssuer(config.tokens),
       defaultRegion: config.defaultRegion,
       signInThrottle: new SignInThrottle(stores.limiter, config.signInThrottle),
       signUpThrottle: new SignUpThrottle(stores.limiter, config.signUpThrottle),
+      revocation: { list: auth.revocations, tokenTtlSeconds: config.tokens.ttlSeconds },
     };
+    // Before the relay: a users.deleted it publishes finds the consumer in place.
+    const followErasure = await startFollowErasure({ bus, store: stores.store });
     return {
       context: (viewer, req) =>
         createContext(viewer, stores.store, accounts, logger, {
@@ -31,8 +35,9 @@ runSubgraph({
       // other operation works: not a reason to take the service out of a load balancer.
       dependencies: { signInThrottle: () => stores.limiter.ping() },
       routes: jwksRoutes(config.tokens),
-      // The outbox relay (users.registered).
-      background: [stores.publishEvents(bus, logger)],
+      // The follows of deleted accounts, and the outbox relay (users.registered,
+      // users.signed_out, users.deleted), which stops first.
+      background: [followErasure, stores.publishEvents(bus, logger)],
     };
   },
 });

@@ -16,6 +16,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "mutation CancelMembership {\n  cancelMembership {\n    id\n    status\n    currentPeriodEnd\n    cancelAtPeriodEnd\n  }\n}": typeof types.CancelMembershipDocument,
     "query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}": typeof types.DashboardDocument,
+    "mutation DeleteAccount($password: String!) {\n  deleteAccount(password: $password)\n}": typeof types.DeleteAccountDocument,
     "mutation DeleteWorkout($id: ID!) {\n  deleteWorkout(id: $id)\n}": typeof types.DeleteWorkoutDocument,
     "query Exercises($muscleGroup: MuscleGroup) {\n  exercises(muscleGroup: $muscleGroup) {\n    id\n    name\n    muscleGroup\n  }\n}": typeof types.ExercisesDocument,
     "query Leaderboard($board: LeaderboardInput!) {\n  leaderboard(board: $board) {\n    metric\n    period\n    region\n    periodStart\n    updatedAt\n    entries {\n      rank\n      score\n      user {\n        id\n        handle\n        displayName\n      }\n    }\n  }\n}": typeof types.LeaderboardDocument,
@@ -26,6 +27,7 @@ type Documents = {
     "query MyWorkouts($first: Int, $after: String) {\n  me {\n    id\n    workouts(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          sport\n          startedAt\n          durationSec\n          volumeKg\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}": typeof types.MyWorkoutsDocument,
     "query Plans {\n  plans {\n    id\n    name\n    priceCents\n    currency\n    interval\n  }\n}": typeof types.PlansDocument,
     "mutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}": typeof types.SignInDocument,
+    "mutation SignOutEverywhere {\n  signOutEverywhere\n}": typeof types.SignOutEverywhereDocument,
     "mutation SignUp($input: SignUpInput!) {\n  signUp(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n      displayName\n      email\n      region\n    }\n  }\n}": typeof types.SignUpDocument,
     "mutation StartMembership($input: StartMembershipInput!) {\n  startMembership(input: $input) {\n    id\n    status\n    currentPeriodEnd\n    cancelAtPeriodEnd\n    plan {\n      id\n      name\n      priceCents\n      currency\n      interval\n    }\n  }\n}": typeof types.StartMembershipDocument,
     "query UserByHandle($handle: String!) {\n  userByHandle(handle: $handle) {\n    id\n    handle\n    displayName\n    avatarUrl\n    region\n    followersCount\n    followingCount\n    isPremium\n  }\n}": typeof types.UserByHandleDocument,
@@ -33,6 +35,7 @@ type Documents = {
 const documents: Documents = {
     "mutation CancelMembership {\n  cancelMembership {\n    id\n    status\n    currentPeriodEnd\n    cancelAtPeriodEnd\n  }\n}": types.CancelMembershipDocument,
     "query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}": types.DashboardDocument,
+    "mutation DeleteAccount($password: String!) {\n  deleteAccount(password: $password)\n}": types.DeleteAccountDocument,
     "mutation DeleteWorkout($id: ID!) {\n  deleteWorkout(id: $id)\n}": types.DeleteWorkoutDocument,
     "query Exercises($muscleGroup: MuscleGroup) {\n  exercises(muscleGroup: $muscleGroup) {\n    id\n    name\n    muscleGroup\n  }\n}": types.ExercisesDocument,
     "query Leaderboard($board: LeaderboardInput!) {\n  leaderboard(board: $board) {\n    metric\n    period\n    region\n    periodStart\n    updatedAt\n    entries {\n      rank\n      score\n      user {\n        id\n        handle\n        displayName\n      }\n    }\n  }\n}": types.LeaderboardDocument,
@@ -43,6 +46,7 @@ const documents: Documents = {
     "query MyWorkouts($first: Int, $after: String) {\n  me {\n    id\n    workouts(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          sport\n          startedAt\n          durationSec\n          volumeKg\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}": types.MyWorkoutsDocument,
     "query Plans {\n  plans {\n    id\n    name\n    priceCents\n    currency\n    interval\n  }\n}": types.PlansDocument,
     "mutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}": types.SignInDocument,
+    "mutation SignOutEverywhere {\n  signOutEverywhere\n}": types.SignOutEverywhereDocument,
     "mutation SignUp($input: SignUpInput!) {\n  signUp(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n      displayName\n      email\n      region\n    }\n  }\n}": types.SignUpDocument,
     "mutation StartMembership($input: StartMembershipInput!) {\n  startMembership(input: $input) {\n    id\n    status\n    currentPeriodEnd\n    cancelAtPeriodEnd\n    plan {\n      id\n      name\n      priceCents\n      currency\n      interval\n    }\n  }\n}": types.StartMembershipDocument,
     "query UserByHandle($handle: String!) {\n  userByHandle(handle: $handle) {\n    id\n    handle\n    displayName\n    avatarUrl\n    region\n    followersCount\n    followingCount\n    isPremium\n  }\n}": types.UserByHandleDocument,
@@ -70,6 +74,10 @@ export function graphql(source: "mutation CancelMembership {\n  cancelMembership
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}"): (typeof documents)["query Dashboard {\n  me {\n    id\n    handle\n    displayName\n    isPremium\n    workouts(first: 5) {\n      edges {\n        node {\n          id\n          sport\n          startedAt\n          volumeKg\n        }\n      }\n    }\n    recommendations(first: 3) {\n      id\n      kind\n      title\n      reason\n      score\n    }\n  }\n  plans {\n    id\n    name\n    priceCents\n    currency\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation DeleteAccount($password: String!) {\n  deleteAccount(password: $password)\n}"): (typeof documents)["mutation DeleteAccount($password: String!) {\n  deleteAccount(password: $password)\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -110,6 +118,10 @@ export function graphql(source: "query Plans {\n  plans {\n    id\n    name\n   
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}"): (typeof documents)["mutation SignIn($input: SignInInput!) {\n  signIn(input: $input) {\n    token\n    expiresAt\n    user {\n      id\n      handle\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SignOutEverywhere {\n  signOutEverywhere\n}"): (typeof documents)["mutation SignOutEverywhere {\n  signOutEverywhere\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

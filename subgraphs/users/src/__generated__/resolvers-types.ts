@@ -26,18 +26,36 @@ export type AuthPayload = {
 export type Mutation = {
   __typename?: 'Mutation';
   /**
+   * Deletes the signed-in account after checking its password: the profile, follows,
+   * workouts, leaderboard entries, recommendations and open memberships go; payment
+   * records are kept for accounting without personal data. Every token of the account
+   * stops working at once. UNAUTHENTICATED for a wrong password or without a token;
+   * RATE_LIMITED after as many wrong passwords as signIn allows.
+   */
+  deleteAccount: Scalars['Boolean']['output'];
+  /**
    * The caller follows userId; UNAUTHENTICATED without a token.
    * Idempotent: following someone twice is the same as once.
    */
   follow: User;
   /** A wrong email and a wrong password give the same UNAUTHENTICATED error. */
   signIn: AuthPayload;
+  /**
+   * Signs the caller out on every device: every token issued to the account until now
+   * stops working at once (sign in again for a new one). UNAUTHENTICATED without a token.
+   */
+  signOutEverywhere: Scalars['Boolean']['output'];
   /** Creates an account and signs it in. Duplicate email or handle: CONFLICT. */
   signUp: AuthPayload;
   /** The caller stops following userId; UNAUTHENTICATED without a token. Idempotent. */
   unfollow: User;
   /** The caller's own profile; UNAUTHENTICATED without a token. */
   updateProfile: User;
+};
+
+
+export type MutationDeleteAccountArgs = {
+  password: Scalars['String']['input'];
 };
 
 
@@ -225,6 +243,7 @@ export type ResolversTypes = ResolversObject<{
   AuthPayload: ResolverTypeWrapper<AuthPayloadModel>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: Region;
@@ -234,7 +253,6 @@ export type ResolversTypes = ResolversObject<{
   User: ResolverTypeWrapper<UserRecord>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -242,6 +260,7 @@ export type ResolversParentTypes = ResolversObject<{
   AuthPayload: AuthPayloadModel;
   DateTime: Scalars['DateTime']['output'];
   Mutation: Record<PropertyKey, never>;
+  Boolean: Scalars['Boolean']['output'];
   ID: Scalars['ID']['output'];
   Query: Record<PropertyKey, never>;
   SignInInput: SignInInput;
@@ -250,7 +269,6 @@ export type ResolversParentTypes = ResolversObject<{
   User: UserRecord;
   Int: Scalars['Int']['output'];
   String: Scalars['String']['output'];
-  Boolean: Scalars['Boolean']['output'];
 }>;
 
 export type SelfOnlyDirectiveArgs = {
@@ -270,8 +288,10 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  deleteAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAccountArgs, 'password'>>;
   follow?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationFollowArgs, 'userId'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
+  signOutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
   unfollow?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUnfollowArgs, 'userId'>>;
   updateProfile?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'input'>>;

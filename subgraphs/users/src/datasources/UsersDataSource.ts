@@ -1,6 +1,7 @@
-import type { IssuedToken, TokenSubject } from '@fitness/auth';
+import { type IssuedToken, type RevocationList, revocationOf, type TokenSubject } from '@fitness/auth';
 import { badUserInput, conflict, type Logger, notFound, unauthenticated } from '@fitness/server-kit';
 import DataLoader from 'dataloader';
+import { userDeleted, userSignedOut } from '../events.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../passwords.js';
 import type { SignInThrottle } from '../signInThrottle.js';
 import type { SignUpThrottle } from '../signUpThrottle.js';
@@ -13,7 +14,7 @@ import {
   validateSignIn,
   validateSignUp,
 } from '../validation.js';
-import type { AuthPayloadModel, Region, UserRecord } from './models.js';
+import type { AuthPayloadModel, Region, UserCredentials, UserRecord } from './models.js';
 import { DuplicateError, type EdgeChange, type UsersStore } from './UsersStore.js';
 
 /**
@@ -22,12 +23,22 @@ import { DuplicateError, type EdgeChange, type UsersStore } from './UsersStore.j
  */
 export type TokenIssuer = (subject: TokenSubject) => Promise<IssuedToken>;
 
+/** What deleteAccount and signOutEverywhere need to revoke tokens. */
+export interface AccountRevocation {
+  /** The list every service checks tokens against; written at once, before the event goes round. */
+  list: RevocationList;
+  /** The lifetime of the tokens users issues: how long a revocation must be remembered. */
+  tokenTtlSeconds: number;
+}
+
 /** What the account mutations need besides the store. */
 export interface AccountSettings {
   issueToken: TokenIssuer;
   defaultRegion: Region;
   signInThrottle: SignInThrottle;
   signUpThrottle: SignUpThrottle;
+  /** Unset (tests of other mutations): deleteAccount and signOutEverywhere fail as internal errors. */
+  revocation?: AccountRevocation;
 }
 
 const DUPLICATE_MESSAGES = {
@@ -117,6 +128,21 @@ export class UsersDataSource {
    */
   async signIn(input: { email: string; password: string }): Promise<AuthPayloadModel> {
     const { email, password } = validateSignIn(input);
+    const credentials = await this.passwordCheck(email, password);
+    if (!credentials) {
+      this.logger.info({ clientAddress: this.clientAddress }, 'sign-in failed');
+      throw wrongEmailOrPassword();
+    }
+    return this.authPayload(credentials.user);
+  }
+
+  /**
+   * One throttled password check: the attempt is counted first (a blocked one
+   * throws RATE_LIMITED), then exactly one scrypt verification runs, against a dummy
+   * hash when the email is unknown; a success clears the account's counter.
+   * Null when the password does not match.
+   */
+  private async passwordCheck(email: string, password: string): Promise<UserCredentials | null> {
     const attempt = await this.settings.signInThrottle.begin(email, this.clientAddress);
     const credentials = email.length <= EMAIL_MAX ? await this.store.findByEmail(email) : null;
     // No stored password is longer; refusing longer ones bounds the hashing work.
@@ -125,12 +151,65 @@ export class UsersDataSource {
       plausible ? password : '',
       credentials?.passwordHash ?? (await dummyPasswordHash()),
     );
-    if (!credentials || !plausible || !matches) {
-      this.logger.info({ clientAddress: this.clientAddress }, 'sign-in failed');
-      throw wrongEmailOrPassword();
-    }
+    if (!credentials || !plausible || !matches) return null;
     await attempt.succeeded();
-    return this.authPayload(credentials.user);
+    return credentials;
+  }
+
+  /**
+   * Re-checks the password, throttled as signIn is (the same per-account and
+   * per-address counters), then erases the account with its users.deleted event
+   * (the store's atomic write), revokes its tokens here at once, and removes its
+   * follows. The other services erase what they hold when the event reaches them;
+   * a failure after the deletion is logged, never undone: the users-erasure
+   * consumer removes the follows again, and every service's revocation feed revokes.
+   */
+  async deleteAccount(userId: string, password: string): Promise<boolean> {
+    const revocation = this.requireRevocation();
+    const user = await this.getUser(userId);
+    if (!user) throw unauthenticated('This account no longer exists.');
+    await this.checkPassword(user.email, password);
+    const at = new Date();
+    const event = userDeleted(user.id, at, revocation.tokenTtlSeconds);
+    if (!(await this.store.deleteUser(user.id, event)))
+      throw unauthenticated('This account no longer exists.');
+    this.userById.clear(user.id);
+    this.logger.info({ userId: user.id, eventId: event.id }, 'account deleted');
+    await revocation.list.revoke(revocationOf(event)).catch((err: unknown) => {
+      this.logger.warn({ err, userId: user.id }, 'could not revoke at once; the revocation feed will');
+    });
+    await this.store.removeFollows(user.id).catch((err: unknown) => {
+      this.logger.warn({ err, userId: user.id }, 'could not remove follows; the users-erasure consumer will');
+    });
+    return true;
+  }
+
+  /** Revokes every token issued to the user until now, here at once and everywhere through users.signed_out. */
+  async signOutEverywhere(userId: string): Promise<boolean> {
+    const revocation = this.requireRevocation();
+    const at = new Date();
+    const event = userSignedOut(userId, at, revocation.tokenTtlSeconds);
+    if (!(await this.store.signOutEverywhere(userId, at, event)))
+      throw unauthenticated('This account no longer exists.');
+    // Unlike a deletion, nothing else would refuse the tokens while the event travels:
+    // the revocation must hold before the mutation answers, so a failure here fails it.
+    await revocation.list.revoke(revocationOf(event));
+    this.logger.info({ userId }, 'signed out everywhere');
+    return true;
+  }
+
+  private requireRevocation(): AccountRevocation {
+    if (!this.settings.revocation) throw new Error('Token revocation is not configured.');
+    return this.settings.revocation;
+  }
+
+  /** signIn's check for a signed-in caller: UNAUTHENTICATED for a wrong password (never logged). */
+  private async checkPassword(email: string, password: string): Promise<void> {
+    const { password: given } = validateSignIn({ email, password });
+    if (!(await this.passwordCheck(email, given))) {
+      this.logger.info({ clientAddress: this.clientAddress }, 'password re-check failed');
+      throw unauthenticated('Invalid password.');
+    }
   }
 
   async updateProfile(userId: string, input: { displayName?: string | null; avatarUrl?: string | null }) {

@@ -9,4 +9,8 @@ export const Mutation: MutationResolvers = {
   follow: (_, { userId }, { viewer, dataSources }) => dataSources.users.follow(requireUser(viewer), userId),
   unfollow: (_, { userId }, { viewer, dataSources }) =>
     dataSources.users.unfollow(requireUser(viewer), userId),
+  deleteAccount: (_, { password }, { viewer, dataSources }) =>
+    dataSources.users.deleteAccount(requireUser(viewer), password),
+  signOutEverywhere: (_, __, { viewer, dataSources }) =>
+    dataSources.users.signOutEverywhere(requireUser(viewer)),
 };
