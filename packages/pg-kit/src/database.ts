@@ -26,6 +26,17 @@ export interface ServiceDatabase<T> {
   close(): Promise<void>;
 }
 
+/** What a service on one PostgreSQL database opens: the database, its store, its readiness. */
+export interface DatabaseStores<TStore> {
+  /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
+  url: string;
+  pool: Pool;
+  store: TStore;
+  /** Whether the database takes writes (a rolled-back probe, cached for a second). */
+  ready(): Promise<boolean> | boolean;
+  close(): Promise<void>;
+}
+
 /**
  * A service's PostgreSQL: the configured server, or the embedded engine when no
  * URL is set; a pool whose idle-connection errors are logged; `prepare` run on it.

@@ -1,5 +1,5 @@
-import { migrate, openServiceDatabase, type Pool, probeWrites } from '@fitness/pg-kit';
-import { type Check, cachedCheck, type Logger } from '@fitness/server-kit';
+import { type DatabaseStores, migrate, openServiceDatabase, probeWrites } from '@fitness/pg-kit';
+import { cachedCheck, type Logger } from '@fitness/server-kit';
 import { PgPaymentsStore } from './datasources/PaymentsStore.js';
 
 export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
@@ -10,15 +10,7 @@ export const migrationsDir = new URL('../migrations', import.meta.url).pathname;
  */
 const WRITE_PROBE = `INSERT INTO outbox (id, type, version, payload) VALUES (gen_random_uuid(), 'ready.probe', 1, '{}')`;
 
-export interface PaymentsStores {
-  /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
-  url: string;
-  pool: Pool;
-  store: PgPaymentsStore;
-  /** Whether the database takes writes (a rolled-back probe, cached for a second). */
-  ready: Check;
-  close(): Promise<void>;
-}
+export type PaymentsStores = DatabaseStores<PgPaymentsStore>;
 
 /** Connects to PostgreSQL (or starts the embedded engine) and applies migrations. */
 export async function openStores(

@@ -1,5 +1,11 @@
-import { detectEngine, migrate, openServiceDatabase, type Pool, probeWrites } from '@fitness/pg-kit';
-import { type Check, cachedCheck, type Logger } from '@fitness/server-kit';
+import {
+  type DatabaseStores,
+  detectEngine,
+  migrate,
+  openServiceDatabase,
+  probeWrites,
+} from '@fitness/pg-kit';
+import { cachedCheck, type Logger } from '@fitness/server-kit';
 import { PgWorkoutsStore } from './datasources/WorkoutsStore.js';
 import { applyStoragePolicies, runPoliciesInProcess, type StoragePolicies } from './policies.js';
 
@@ -19,15 +25,7 @@ const WRITE_PROBE = `
   INSERT INTO workouts (id, user_id, sport, started_at, duration_sec, content_hash)
   SELECT id, 'ready-probe', 'OTHER', started_at, 1, 'ready-probe' FROM probe`;
 
-export interface WorkoutsStores {
-  /** The database URL, the embedded one included (isEmbeddedUrl tells them apart). */
-  url: string;
-  pool: Pool;
-  store: PgWorkoutsStore;
-  /** Whether the database takes writes (a rolled-back probe, cached for a second). */
-  ready: Check;
-  close(): Promise<void>;
-}
+export type WorkoutsStores = DatabaseStores<PgWorkoutsStore>;
 
 /**
  * Connects to TimescaleDB (or starts the embedded PGlite with TimescaleDB) and
