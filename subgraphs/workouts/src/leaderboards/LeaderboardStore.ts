@@ -23,8 +23,16 @@ export interface LeaderboardStore {
    * most once per (workout id, kind), atomically: either every board and the
    * dedupe marker change, or none. A deletion that arrives before its logging
    * subtracts first; the logging then adds it back, so any order ends equal.
+   * Nothing for an erased user (outcome 'erased').
    */
   apply(change: WorkoutChange, now?: Date): Promise<ApplyResult>;
+  /**
+   * Removes the user from every board that can hold scores (boards.ts liveBoards)
+   * and remembers the erasure for DEDUPE_TTL_MS, so that a late event of theirs
+   * (outcome 'erased') brings them back nowhere. Idempotent.
+   * @returns the ids of the boards the user was on
+   */
+  eraseUser(userId: string, now?: Date): Promise<string[]>;
   /** The best `n` users with a positive score, and when the board last changed. */
   top(ref: BoardRef, n: number): Promise<BoardTop>;
   /**

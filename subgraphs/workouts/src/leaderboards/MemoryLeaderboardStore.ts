@@ -20,6 +20,8 @@ const SWEEP_EVERY_MS = 60_000;
 export class MemoryLeaderboardStore implements LeaderboardStore {
   private readonly boards = new Map<string, Board>();
   private readonly markers = new Map<string, number>();
+  /** user id -> until when late events of the erased user are ignored */
+  private readonly erased = new Map<string, number>();
   private lastSweep = 0;
 
   constructor(private readonly clock: () => number = Date.now) {}
@@ -29,6 +31,7 @@ export class MemoryLeaderboardStore implements LeaderboardStore {
     const marker = `${change.workoutId}:${change.kind}`;
     const seen = this.markers.get(marker);
     if (seen !== undefined && seen > this.clock()) return { outcome: 'duplicate', boards: [] };
+    if ((this.erased.get(change.userId) ?? 0) > this.clock()) return { outcome: 'erased', boards: [] };
     this.markers.set(marker, now.getTime() + DEDUPE_TTL_MS);
     const deltas = planChange(change, now);
     for (const { id, delta, expiresAt } of deltas) {
@@ -41,6 +44,17 @@ export class MemoryLeaderboardStore implements LeaderboardStore {
       this.boards.set(id, board);
     }
     return { outcome: 'applied', boards: deltas.map((d) => d.id) };
+  }
+
+  async eraseUser(userId: string, now = new Date(this.clock())): Promise<string[]> {
+    this.erased.set(userId, now.getTime() + DEDUPE_TTL_MS);
+    const changed: string[] = [];
+    for (const [id, board] of this.boards) {
+      if (!this.live(id) || !board.units.delete(userId)) continue;
+      board.updatedAt = now;
+      changed.push(id);
+    }
+    return changed;
   }
 
   async top(ref: BoardRef, n: number): Promise<BoardTop> {
@@ -82,6 +96,7 @@ export class MemoryLeaderboardStore implements LeaderboardStore {
   async close(): Promise<void> {
     this.boards.clear();
     this.markers.clear();
+    this.erased.clear();
   }
 
   private live(id: string): Board | undefined {
@@ -100,5 +115,6 @@ export class MemoryLeaderboardStore implements LeaderboardStore {
     for (const [id, board] of this.boards)
       if (board.expiresAt && board.expiresAt.getTime() <= now) this.boards.delete(id);
     for (const [key, until] of this.markers) if (until <= now) this.markers.delete(key);
+    for (const [userId, until] of this.erased) if (until <= now) this.erased.delete(userId);
   }
 }

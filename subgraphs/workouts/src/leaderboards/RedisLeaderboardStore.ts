@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeRedis, pingRedis } from '@fitness/redis-kit';
 import type { Redis } from 'ioredis';
-import { boardId, expiresAt, planChange, scoreOf } from './boards.js';
+import { boardId, expiresAt, liveBoards, planChange, scoreOf } from './boards.js';
 import { DEDUPE_TTL_MS, type LeaderboardStore } from './LeaderboardStore.js';
 import type { ApplyResult, BoardRef, BoardTop, WorkoutChange } from './model.js';
 
@@ -21,12 +21,16 @@ export interface RedisLeaderboardStoreOptions {
  * and, among equal scores, the lower user id first (Redis orders ties by member).
  * A member back at exactly 0 (integer thousandths: exact) is removed.
  *
- * KEYS: marker, board_1..board_n, updated_1..updated_n
+ * The erasure marker of the user (ERASE) makes the event of an erased user change
+ * nothing: a late workout of a deleted account never reappears on a board.
+ *
+ * KEYS: marker, board_1..board_n, updated_1..updated_n, the user's erasure marker
  * ARGV: user id, event id, marker ttl ms, now ms, then (delta, expire-at ms or 0) per board
  */
 const APPLY = `
+if redis.call('EXISTS', KEYS[#KEYS]) == 1 then return 2 end
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return 0 end
-local n = (#KEYS - 1) / 2
+local n = (#KEYS - 2) / 2
 for i = 1, n do
   local board = KEYS[1 + i]
   local updated = KEYS[1 + n + i]
@@ -44,8 +48,32 @@ end
 return 1
 `;
 
-/** The client with the script defined (ioredis sends EVALSHA, falling back to EVAL once). */
-type WithApply = Redis & { leaderboardApply(numKeys: number, ...args: (string | number)[]): Promise<number> };
+/**
+ * Erases a user in ONE script: the erasure marker (which APPLY checks) and the
+ * removal from every live board commit together, so no event can slip in between.
+ * Returns the positions of the boards the user was on.
+ *
+ * KEYS: the user's erasure marker, board_1..board_n, updated_1..updated_n
+ * ARGV: user id, marker ttl ms, now ms
+ */
+const ERASE = `
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+local n = (#KEYS - 1) / 2
+local changed = {}
+for i = 1, n do
+  if redis.call('ZREM', KEYS[1 + i], ARGV[1]) == 1 then
+    redis.call('SET', KEYS[1 + n + i], ARGV[3], 'KEEPTTL')
+    table.insert(changed, i)
+  end
+end
+return changed
+`;
+
+/** The client with the scripts defined (ioredis sends EVALSHA, falling back to EVAL once). */
+type WithApply = Redis & {
+  leaderboardApply(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  leaderboardErase(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+};
 
 /**
  * The Redis adapter. Every key carries the hash tag `{lb}`, so one script can
@@ -59,6 +87,7 @@ export class RedisLeaderboardStore implements LeaderboardStore {
   constructor(redis: Redis, options: RedisLeaderboardStoreOptions = {}) {
     this.prefix = `${options.keyPrefix ?? ''}{lb}:`;
     if (!('leaderboardApply' in redis)) redis.defineCommand('leaderboardApply', { lua: APPLY });
+    if (!('leaderboardErase' in redis)) redis.defineCommand('leaderboardErase', { lua: ERASE });
     this.redis = redis as WithApply;
   }
 
@@ -70,19 +99,42 @@ export class RedisLeaderboardStore implements LeaderboardStore {
     return `${this.prefix}updated:${id}`;
   }
 
+  private erasedKey(userId: string): string {
+    return `${this.prefix}erased:${userId}`;
+  }
+
   async apply(change: WorkoutChange, now = new Date()): Promise<ApplyResult> {
     const deltas = planChange(change, now);
     const keys = [
       `${this.prefix}applied:${change.workoutId}:${change.kind}`,
       ...deltas.map((d) => this.boardKey(d.id)),
       ...deltas.map((d) => this.updatedKey(d.id)),
+      this.erasedKey(change.userId),
     ];
     const args = [change.userId, change.eventId, DEDUPE_TTL_MS, now.getTime()];
     for (const d of deltas) args.push(d.delta, d.expiresAt?.getTime() ?? 0);
     const applied = await this.redis.leaderboardApply(keys.length, ...keys, ...args);
+    if (applied === 2) return { outcome: 'erased', boards: [] };
     return applied === 1
       ? { outcome: 'applied', boards: deltas.map((d) => d.id) }
       : { outcome: 'duplicate', boards: [] };
+  }
+
+  async eraseUser(userId: string, now = new Date()): Promise<string[]> {
+    const ids = liveBoards(now).map(boardId);
+    const keys = [
+      this.erasedKey(userId),
+      ...ids.map((id) => this.boardKey(id)),
+      ...ids.map((id) => this.updatedKey(id)),
+    ];
+    const changed = await this.redis.leaderboardErase(
+      keys.length,
+      ...keys,
+      userId,
+      DEDUPE_TTL_MS,
+      now.getTime(),
+    );
+    return changed.map((i) => ids[i - 1]!);
   }
 
   async markApplied(changes: readonly Pick<WorkoutChange, 'workoutId' | 'kind'>[]): Promise<void> {

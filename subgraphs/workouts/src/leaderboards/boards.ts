@@ -149,3 +149,34 @@ export function allSpecs(): BoardSpec[] {
       for (const region of [null, ...REGIONS]) specs.push({ metric, period, region });
   return specs;
 }
+
+/**
+ * How far ahead of the clock a workout may start (validation.ts allows 5 minutes),
+ * so a board of the next period may already hold it.
+ */
+const MAX_FUTURE_START_MS = 5 * 60 * 1000;
+
+/**
+ * Every board that can hold scores at `now`: per metric and region, ALL_TIME and,
+ * for the other periods, each period whose keys have not expired (the current
+ * one and those still in their grace time), plus the next one within reach of a
+ * workout dated slightly ahead. An account's erasure removes it from all of them.
+ */
+export function liveBoards(now: Date, graceMs = PERIOD_GRACE_MS): BoardRef[] {
+  const refs: BoardRef[] = [];
+  for (const spec of allSpecs()) {
+    if (spec.period === 'ALL_TIME') {
+      refs.push({ ...spec, periodStart: null });
+      continue;
+    }
+    let start = periodStartOf(spec.period, new Date(now.getTime() + MAX_FUTURE_START_MS));
+    while (start !== null) {
+      const ref: BoardRef = { ...spec, periodStart: start };
+      const expiry = expiresAt(ref, graceMs);
+      if (expiry === null || expiry.getTime() <= now.getTime()) break;
+      refs.push(ref);
+      start = periodStartOf(spec.period, new Date(start.getTime() - 1));
+    }
+  }
+  return refs;
+}

@@ -73,6 +73,7 @@ export function startLeaderboardConsumer(options: LeaderboardConsumerOptions): P
     handler: async (event, slot) => {
       const result = await store.apply(changeFromEvent(event));
       if (result.outcome === 'duplicate') return;
+      // 'erased' (a late event of a deleted account) is processed too: it changed nothing, by design.
       slot.outcome = 'processed';
       if (result.boards.length === 0) return;
       // The boards are already right; a lost notice only delays live snapshots until

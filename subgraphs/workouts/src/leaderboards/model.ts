@@ -64,7 +64,8 @@ export interface WorkoutChange extends WorkoutTotals {
 }
 
 export interface ApplyResult {
-  outcome: 'applied' | 'duplicate';
+  /** 'erased': the workout's user was erased (a late event of a deleted account): nothing changed. */
+  outcome: 'applied' | 'duplicate' | 'erased';
   /** Ids ({@link boardId}) of the boards the change touched; empty for a duplicate. */
   boards: string[];
 }

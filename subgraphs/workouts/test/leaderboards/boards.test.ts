@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   boardId,
   expiresAt,
+  liveBoards,
   PERIOD_GRACE_MS,
   periodEndOf,
   periodStartOf,
@@ -82,6 +83,22 @@ describe('planChange', () => {
     expect(
       boardId({ metric: 'CALORIES', period: 'DAY', region: 'APAC', periodStart: at('2026-11-26T00:00:00Z') }),
     ).toBe('CALORIES:DAY:2026-11-26:APAC');
+  });
+});
+
+describe('liveBoards', () => {
+  it('should hold every board a workout of any allowed start can count on at that time', () => {
+    // Around period boundaries too: a Monday just after midnight, a month's last minutes.
+    for (const at of ['2025-03-03T00:02:00Z', '2025-03-31T23:58:00Z', '2025-06-18T12:00:00Z']) {
+      const now = new Date(at);
+      const live = new Set(liveBoards(now).map(boardId));
+      for (let minutes = -60 * 24 * 70; minutes <= 5; minutes += 37) {
+        const startedAt = new Date(now.getTime() + minutes * 60_000);
+        for (const d of planChange(change({ startedAt, distanceM: 1, region: 'APAC' }), now)) {
+          expect(live.has(d.id), `${d.id} at ${at}`).toBe(true);
+        }
+      }
+    }
   });
 });
 

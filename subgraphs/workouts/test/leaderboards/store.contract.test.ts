@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { boardId, currentBoard, PERIOD_GRACE_MS } from '../../src/leaderboards/boards.js';
+import { boardId, currentBoard, PERIOD_GRACE_MS, planChange } from '../../src/leaderboards/boards.js';
 import type { LeaderboardStore } from '../../src/leaderboards/LeaderboardStore.js';
 import type { BoardRef, BoardSpec } from '../../src/leaderboards/model.js';
 import { change, deletion, engines } from './helpers.js';
@@ -162,6 +162,36 @@ describe.each(engines())('LeaderboardStore contract on $name', (engine) => {
     const allTime = board({ period: 'ALL_TIME' });
     await store.replace(allTime, new Map([['x', 1000]]));
     expect(await store.expiry(allTime)).toBeNull();
+  });
+
+  it('should remove an erased user from every board of every period and region, and no one else', async () => {
+    const store = fresh();
+    const yesterday = new Date(now.getTime() - 24 * 3600_000);
+    const gone = [
+      change({ userId: 'gone', region: 'EU', startedAt: now }),
+      change({ userId: 'gone', region: 'US', startedAt: yesterday, distanceM: 5000 }),
+    ];
+    for (const c of gone) await store.apply(c, now);
+    await store.apply(change({ userId: 'kept', region: 'EU', startedAt: now }), now);
+    const touched = new Set(gone.flatMap((c) => planChange(c, now).map((d) => d.id)));
+    const erased = await store.eraseUser('gone', now);
+    expect(new Set(erased)).toEqual(touched);
+    for (const ref of gone.flatMap((c) => planChange(c, now).map((d) => d.ref))) {
+      expect((await store.top(ref, 10)).entries.map((e) => e.userId)).not.toContain('gone');
+    }
+    expect((await store.top(board({ region: 'EU' }), 10)).entries).toEqual([{ userId: 'kept', score: 1000 }]);
+  });
+
+  it('should let no late event of an erased user back on a board, and erase twice as once', async () => {
+    const store = fresh();
+    await store.apply(change({ userId: 'gone' }), now);
+    await store.eraseUser('gone', now);
+    const late = await store.apply(change({ userId: 'gone' }), now);
+    expect(late).toEqual({ outcome: 'erased', boards: [] });
+    expect((await store.top(board(), 10)).entries).toEqual([]);
+    expect(await store.eraseUser('gone', now)).toEqual([]);
+    // Others still count.
+    expect((await store.apply(change({ userId: 'other' }), now)).outcome).toBe('applied');
   });
 
   it('should answer ping', async () => {
