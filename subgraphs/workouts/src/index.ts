@@ -1,6 +1,7 @@
 import { subgraphAuth } from '@fitness/auth';
 import { connectEventBus, startOutboxRelay } from '@fitness/events';
 import { runSubgraph } from '@fitness/server-kit';
+import { startWorkoutsErasure } from './accounts/erasure.js';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { leaderboardMetrics } from './leaderboards/metrics.js';
@@ -27,6 +28,15 @@ runSubgraph({
       context: (viewer, live) => createContext(viewer, stores.store, logger, live),
     });
     const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
+    // What a deleted account had here: workouts, board entries, daily totals.
+    const erasure = await startWorkoutsErasure({
+      bus,
+      pool: stores.pool,
+      store: stores.store,
+      boards: leaderboards.store,
+      notices: leaderboards.notices,
+      logger,
+    });
     return {
       context: (viewer) => createContext(viewer, stores.store, logger, leaderboards.live),
       // Workouts are the primary store; the boards are a read model that catches up.
@@ -34,8 +44,9 @@ runSubgraph({
       registry: leaderboardMetrics(leaderboards.live),
       // Subscriptions over graphql-ws; its stop also ends the leaderboard consumer and notices.
       websocket: leaderboards,
-      // After HTTP has drained: the relay finishes (and commits) its claimed batch, then the boards close.
-      background: [{ stop: () => leaderboards.close() }, relay],
+      // After HTTP has drained: the erasure finishes its event, the relay finishes (and
+      // commits) its claimed batch, then the boards close.
+      background: [{ stop: () => leaderboards.close() }, relay, erasure],
     };
   },
 });

@@ -8,7 +8,14 @@ import {
   pgErrorCode,
   withTransaction,
 } from '@fitness/pg-kit';
-import { badUserInput, conflict, forbidden, type Logger, notFound } from '@fitness/server-kit';
+import {
+  badUserInput,
+  conflict,
+  forbidden,
+  type Logger,
+  notFound,
+  unauthenticated,
+} from '@fitness/server-kit';
 import { isUuid, volumeOf } from '../validation.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
@@ -60,6 +67,20 @@ export interface WorkoutsStore {
    * follow every logWorkout and deleteWorkout that has returned.
    */
   stats(keys: readonly StatsKey[]): Promise<StatsBucketRecord[][]>;
+}
+
+/**
+ * The per-user lock of logWorkout (shared: a user's workouts never wait for each
+ * other) and of an erasure (exclusive): a workout either commits before the erasure,
+ * which then deletes it, or sees the erased user and is refused.
+ */
+const USER_LOCK = `hashtext('workouts:user:' || $1)`;
+
+/** What erasing one user removed. */
+export interface ErasedWorkouts {
+  workouts: number;
+  sets: number;
+  outboxRows: number;
 }
 
 /**
@@ -238,6 +259,11 @@ export class PgWorkoutsStore implements WorkoutsStore {
     let result: { workout: WorkoutRecord; created: boolean };
     try {
       result = await withTransaction(this.pool, async (client) => {
+        // Two statements: the check must read after the lock is held, and a statement
+        // reads what was committed when it began.
+        await client.query(`SELECT pg_advisory_xact_lock_shared(${USER_LOCK})`, [workout.userId]);
+        const erased = await client.query('SELECT 1 FROM erased_users WHERE user_id = $1', [workout.userId]);
+        if (erased.rowCount) throw unauthenticated('This account has been deleted.');
         const groups = await this.muscleGroupsOf(client, workout);
         // The registry's primary key decides who logged this id first. Concurrent
         // retries block here until the first transaction ends, then see its row;
@@ -429,6 +455,56 @@ export class PgWorkoutsStore implements WorkoutsStore {
     if (deletedAt === null) return false;
     await this.refreshDailyTotals(deletedAt);
     return true;
+  }
+
+  /**
+   * Erases everything workouts holds for a user, inside the caller's transaction
+   * (the erasure consumer's, which records the event id with it): the workouts and
+   * their sets (so the daily totals lose them: at once on plain PostgreSQL, after
+   * refreshErasedDays on TimescaleDB), the registry of their ids, and every outbox
+   * row about them, published or not (no event of the account goes out after its
+   * erasure). Marks the user erased for logWorkout. Idempotent.
+   */
+  async eraseUser(client: PoolClient, userId: string): Promise<ErasedWorkouts> {
+    await client.query(`SELECT pg_advisory_xact_lock(${USER_LOCK})`, [userId]);
+    await client.query('INSERT INTO erased_users (user_id) VALUES ($1) ON CONFLICT DO NOTHING', [userId]);
+    const sets = await client.query('DELETE FROM workout_sets WHERE user_id = $1', [userId]);
+    const workouts = await client.query('DELETE FROM workouts WHERE user_id = $1', [userId]);
+    await client.query('DELETE FROM workout_ids WHERE user_id = $1', [userId]);
+    const outbox = await client.query(`DELETE FROM outbox WHERE payload->'payload'->>'userId' = $1`, [
+      userId,
+    ]);
+    return { workouts: workouts.rowCount ?? 0, sets: sets.rowCount ?? 0, outboxRows: outbox.rowCount ?? 0 };
+  }
+
+  /**
+   * TimescaleDB: re-materializes the days of the continuous aggregate that still
+   * show an erased user's totals (days below the watermark keep what they had until
+   * refreshed; newer ones are aggregated at query time and are empty already).
+   * Nothing to do when none is left, so it is safe to repeat. Throws on failure,
+   * so that the erasure is retried.
+   */
+  async refreshErasedDays(userId: string): Promise<void> {
+    if (this.engine !== 'timescale') return;
+    const { rows } = await this.pool.query<{ day: Date }>(
+      'SELECT day FROM user_daily_totals WHERE user_id = $1 ORDER BY day',
+      [userId],
+    );
+    // Runs of consecutive days, one refresh each: only the days the user had, not
+    // everyone's history in between.
+    const DAY_MS = 24 * 3600_000;
+    const runs: { start: Date; end: Date }[] = [];
+    for (const { day } of rows) {
+      const last = runs.at(-1);
+      if (last && last.end.getTime() === day.getTime()) last.end = new Date(day.getTime() + DAY_MS);
+      else runs.push({ start: day, end: new Date(day.getTime() + DAY_MS) });
+    }
+    for (const run of runs) {
+      await this.pool.query(
+        `CALL refresh_continuous_aggregate('user_daily_totals', $1::timestamptz, $2::timestamptz)`,
+        [run.start, run.end],
+      );
+    }
   }
 
   async workoutsByIds(ids: readonly string[]): Promise<(WorkoutRecord | null)[]> {

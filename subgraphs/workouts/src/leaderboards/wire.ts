@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import type { Context } from '../context.js';
 import { buildWorkoutsSchema } from '../server.js';
 import { startLeaderboardConsumer } from './consumer.js';
+import type { LeaderboardStore } from './LeaderboardStore.js';
 import { LiveBoards } from './live.js';
+import type { BoardNotices } from './notices.js';
 import { openLeaderboardStore } from './open.js';
 import { boardsAt, markRebuiltWorkouts, rebuildBoards } from './rebuild.js';
 import { type SubscriptionServer, serveSubscriptions } from './wsServer.js';
@@ -43,6 +45,9 @@ export interface Leaderboards {
   close(): Promise<void>;
   ready(): Promise<boolean>;
   consumer: IdempotentConsumer;
+  /** The boards and their change notices, for the account erasure. */
+  store: LeaderboardStore;
+  notices: BoardNotices;
 }
 
 /**
@@ -69,6 +74,8 @@ export async function startLeaderboards(options: LeaderboardsOptions): Promise<L
   return {
     live,
     consumer,
+    store,
+    notices,
     attach(server) {
       sockets = serveSubscriptions({
         server,
