@@ -45,6 +45,14 @@ const schema = z.object({
    * operations are served. Unset: any operation.
    */
   OPERATION_SAFELIST: z.string().optional(),
+  /**
+   * Which executor runs query plans: `router` (the router's own), `gateway`
+   * (@apollo/gateway's), or `compare` (both, the gateway's as the oracle on the same
+   * subgraph answers; a difference is answered as an EXECUTOR_MISMATCH error; for tests).
+   */
+  ROUTER_EXECUTOR: z.enum(['router', 'gateway', 'compare']).default('router'),
+  /** Sibling entity fetches of one operation to one subgraph go as one request (router executor). */
+  SUBGRAPH_FETCH_MERGING: z.enum(['true', 'false']).default('true'),
   /** Identical subgraph queries in flight at once share one request (never mutations). */
   SUBGRAPH_DEDUP: z.enum(['true', 'false']).default('true'),
   /** Operations whose estimated cost is above this are refused (see README, "Limits"). */
@@ -92,7 +100,13 @@ const LOCAL_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]
 
 /** The only reader of process.env in the router. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseConfig('router', schema, env, (c, checks) => derive(c, checks, env));
+  // ROUTER_EXECUTOR of the process also holds where a caller passes its own settings:
+  // the test suites set ROUTER_EXECUTOR=compare once, for every router they start.
+  const settings =
+    env.ROUTER_EXECUTOR || !process.env.ROUTER_EXECUTOR
+      ? env
+      : { ...env, ROUTER_EXECUTOR: process.env.ROUTER_EXECUTOR };
+  return parseConfig('router', schema, settings, (c, checks) => derive(c, checks, settings));
 }
 
 /** The rules that span variables, and the configuration the router reads. */
@@ -119,6 +133,8 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.Pr
     maxBodyBytes: c.MAX_BODY_BYTES,
     subgraphTimeoutMs: c.SUBGRAPH_TIMEOUT_MS,
     subgraphDedup: c.SUBGRAPH_DEDUP === 'true',
+    executor: c.ROUTER_EXECUTOR,
+    mergeFetches: c.SUBGRAPH_FETCH_MERGING === 'true',
     operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
     operationSafelist: c.OPERATION_SAFELIST || undefined,
     demandControl: {

@@ -1,8 +1,15 @@
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
+import type { Logger } from '@fitness/server-kit';
 import { GraphQLError } from 'graphql';
+import {
+  type ExecutorMode,
+  type GatewayRequestContext,
+  type GatewayState,
+  gatewayPlanRunner,
+  RouterExecutor,
+} from './executor/routerExecutor.js';
 
 type GatewayExecutor = Awaited<ReturnType<ApolloGateway['load']>>['executor'];
-type ExecutionResult = Awaited<ReturnType<GatewayExecutor>>;
 
 /**
  * @apollo/gateway reports a value that cannot be completed (a non-null field that
@@ -31,15 +38,56 @@ export function withCompletionErrors<
   return next;
 }
 
-/** The gateway, with an executor whose responses always carry their errors. */
+/**
+ * The gateway: @apollo/gateway loads and composes the supergraph and plans operations;
+ * the router's executor runs the plans (ROUTER_EXECUTOR, see executor/), with the
+ * gateway's own executor as the fallback and the oracle. Either way, responses always
+ * carry their errors (withCompletionErrors).
+ */
 export class RouterGateway extends ApolloGateway {
+  readonly planExecutor: RouterExecutor;
+
+  constructor(
+    config: GatewayConfig & {
+      executorMode?: ExecutorMode;
+      logger: Logger;
+      exposeQueryPlans?: boolean;
+      mergeFetches?: boolean;
+    },
+  ) {
+    const {
+      executorMode = 'router',
+      exposeQueryPlans = false,
+      mergeFetches = true,
+      ...gatewayConfig
+    } = config;
+    super(gatewayConfig);
+    this.planExecutor = new RouterExecutor(executorMode, {
+      logger: config.logger,
+      exposeQueryPlans,
+      mergeFetches,
+    });
+  }
+
   override async load(options?: Parameters<ApolloGateway['load']>[0]) {
     const loaded = await super.load(options);
-    const executor = loaded.executor;
+    const own = loaded.executor;
+    const gatewayExecutor = async (requestContext: GatewayRequestContext) =>
+      withCompletionErrors(await own(requestContext as unknown as Parameters<GatewayExecutor>[0]));
+    const state = this as unknown as GatewayState;
     return {
       ...loaded,
-      executor: async (requestContext: Parameters<GatewayExecutor>[0]): Promise<ExecutionResult> =>
-        withCompletionErrors(await executor(requestContext)),
-    };
+      executor: (async (requestContext: Parameters<GatewayExecutor>[0]) => {
+        const ctx = requestContext as unknown as GatewayRequestContext;
+        const oracle = gatewayPlanRunner(state, ctx);
+        return this.planExecutor.execute(
+          state,
+          ctx,
+          gatewayExecutor as never,
+          async (plan, services, definition) =>
+            withCompletionErrors(await oracle(plan, services, definition)),
+        );
+      }) as unknown as GatewayExecutor,
+    } as typeof loaded;
   }
 }

@@ -88,6 +88,10 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       return source;
     },
     logger,
+    executorMode: config.executor,
+    mergeFetches: config.mergeFetches,
+    // Sandbox's query plan view, as @apollo/gateway offers it outside production.
+    exposeQueryPlans: !config.production,
   });
   const validationRules = operationLimitRules(config.operationLimits);
   // The engine's stats are read at scrape time, once it exists.
@@ -122,6 +126,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     upstream: { retryAttempts: config.subscriptions.retryAttempts, routerSecret: config.routerSecret },
     routerSecret: config.routerSecret,
     subgraphDedup: config.subgraphDedup,
+    executorMode: config.executor,
+    mergeFetches: config.mergeFetches,
     hideSchemaDetails: config.production,
     admit: (schema, document, operationName, variables) => {
       demand.check(schema, document, operationName, variables);

@@ -14,6 +14,16 @@ import {
   validate,
 } from 'graphql';
 import type { RouterContext } from '../context.js';
+import { mergingSender } from '../executor/batching.js';
+import { fetchFromSubgraph } from '../executor/fetch.js';
+import {
+  executePlan,
+  type FetchSender,
+  type PlanResult,
+  type PreparedPlan,
+} from '../executor/planExecutor.js';
+import { compareWithOracle, type ExecutorMode, prepareOperation } from '../executor/routerExecutor.js';
+import type { SubgraphResponse } from '../executor/subgraphClient.js';
 import { withCompletionErrors } from '../gateway.js';
 import { SubgraphDataSource } from '../subgraphDataSource.js';
 import { SchemaState, type SubscriptionPlan } from './schemaState.js';
@@ -86,6 +96,8 @@ interface PreparedOperation {
   operation: OperationDefinitionNode;
   plan: SubscriptionPlan;
   viewerDependent: boolean;
+  /** The per-event plan, prepared for the router's executor on first use. */
+  executable?: PreparedPlan;
 }
 
 /** A subscribe that failed before any event: errors for the client, formatted. */
@@ -127,6 +139,8 @@ const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\
  */
 export class SubscriptionEngine {
   private state: SchemaState | undefined;
+  /** Events whose result the two executors answered differently (compare mode). */
+  mismatches = 0;
   private schemaVersion = 0;
   private baseServices: ServiceMap = {};
   private readonly prepared = new Map<string, PreparedOperation>();
@@ -145,6 +159,10 @@ export class SubscriptionEngine {
       routerSecret?: string;
       /** Share identical in-flight subgraph queries (SUBGRAPH_DEDUP). @default true */
       subgraphDedup?: boolean;
+      /** Which executor runs the rest of each plan (ROUTER_EXECUTOR). @default 'router' */
+      executorMode?: ExecutorMode;
+      /** Merge sibling entity fetches (SUBGRAPH_FETCH_MERGING). @default true */
+      mergeFetches?: boolean;
       /** Production: no name suggestions in messages, no subgraph names in errors. */
       hideSchemaDetails?: boolean;
       /** Extra validation rules (operation limits), as on HTTP. */
@@ -435,23 +453,96 @@ export class SubscriptionEngine {
   /** @internal Runs the plan for one event; returns the serialized result. */
   async execute(group: Group, event: UpstreamEvent): Promise<string> {
     this.counters.executions += 1;
+    const mode = this.options.executorMode ?? 'router';
+    let result: { data?: unknown; errors?: readonly GraphQLError[] };
+    try {
+      result =
+        mode === 'gateway'
+          ? await this.executeOnGateway(group, event, this.baseServices)
+          : await this.executeOnRouter(group, event, mode);
+    } catch (error) {
+      result = {
+        data: null,
+        errors: [new GraphQLError('Internal server error', { originalError: error as Error })],
+      };
+    }
+    const errors = result.errors?.map((e) =>
+      this.formatError(e instanceof GraphQLError ? e.toJSON() : { message: String(e) }, e),
+    );
+    return JSON.stringify(
+      errors?.length ? { data: result.data ?? null, errors } : { data: result.data ?? null },
+    );
+  }
+
+  /** The event's data as the answer of the primary fetch (a copy: the executors merge into it). */
+  private eventResponse(event: UpstreamEvent): SubgraphResponse {
+    return {
+      data: event.data ? structuredClone(event.data) : null,
+      ...(event.errors ? { errors: event.errors.map((e) => ({ ...e })) } : {}),
+    } as SubgraphResponse;
+  }
+
+  /** The rest of the plan on the router's executor (ROUTER_EXECUTOR=router or compare). */
+  private async executeOnRouter(group: Group, event: UpstreamEvent, mode: ExecutorMode) {
     const { plan } = group.prepared;
-    const real = this.baseServices[plan.primary.serviceName];
+    const state = group.state;
+    let executable = group.prepared.executable;
+    if (!executable) {
+      const prepared = prepareOperation(
+        state.apiSchema,
+        group.prepared.document,
+        group.prepared.operation,
+        plan.perEvent,
+      );
+      if ('gatewayOnly' in prepared) return this.executeOnGateway(group, event, this.baseServices);
+      executable = prepared;
+      group.prepared.executable = prepared;
+    }
+    const direct: FetchSender = (fetch, variables) => {
+      if (fetch === plan.primary) return Promise.resolve(this.eventResponse(event));
+      const source = this.baseServices[fetch.serviceName];
+      if (!(source instanceof SubgraphDataSource)) {
+        return Promise.reject(new Error(`Couldn't find service with name "${fetch.serviceName}"`));
+      }
+      return fetchFromSubgraph(source.client, fetch, variables, group.context);
+    };
+    const send = this.options.mergeFetches === false ? direct : mergingSender(direct);
+    const ready = executable;
+    const run = (sender: FetchSender) => executePlan(ready, state.types, group.variables, sender);
+    if (mode !== 'compare') return run(send);
+    return compareWithOracle(
+      send,
+      run,
+      (services) => this.executeOnGateway(group, event, services),
+      Object.keys(this.baseServices),
+      (details) => {
+        this.mismatches += 1;
+        this.options.logger.error(
+          { operationName: group.operationName, ...details },
+          'executor mismatch: the router executor and the gateway executor answered differently',
+        );
+      },
+    );
+  }
+
+  /** The rest of the plan on @apollo/gateway's executeQueryPlan (ROUTER_EXECUTOR=gateway, and the oracle). */
+  private async executeOnGateway(group: Group, event: UpstreamEvent, services: ServiceMap) {
+    const { plan } = group.prepared;
+    const real = services[plan.primary.serviceName];
     // The primary fetch is answered with the event itself; every other fetch, the
     // primary subgraph's entity fetches included, goes to the real subgraphs.
     const primarySource: GraphQLDataSource = {
       process: (options) => {
         if (options.request.query === plan.primary.operation) {
-          return Promise.resolve({
-            data: event.data ? structuredClone(event.data) : null,
-            ...(event.errors ? { errors: event.errors.map((e) => ({ ...e })) } : {}),
-          } as Awaited<ReturnType<GraphQLDataSource['process']>>);
+          return Promise.resolve(
+            this.eventResponse(event) as Awaited<ReturnType<GraphQLDataSource['process']>>,
+          );
         }
         if (!real) return Promise.reject(new Error(`no data source for ${plan.primary.serviceName}`));
         return real.process(options);
       },
     };
-    const serviceMap: ServiceMap = { ...this.baseServices, [plan.primary.serviceName]: primarySource };
+    const serviceMap: ServiceMap = { ...services, [plan.primary.serviceName]: primarySource };
     const requestContext = {
       request: { query: group.query, variables: group.variables, operationName: group.operationName },
       context: group.context,
@@ -465,30 +556,16 @@ export class SubscriptionEngine {
       operationDocument: group.prepared.document,
       ...(group.operationName ? { operationName: group.operationName } : {}),
     });
-    let result: { data?: unknown; errors?: readonly GraphQLError[] };
-    try {
-      result = withCompletionErrors(
-        await executeQueryPlan(
-          plan.perEvent,
-          serviceMap,
-          requestContext,
-          operationContext,
-          group.state.supergraphSchema,
-          group.state.apiSchema,
-        ),
-      );
-    } catch (error) {
-      result = {
-        data: null,
-        errors: [new GraphQLError('Internal server error', { originalError: error as Error })],
-      };
-    }
-    const errors = result.errors?.map((e) =>
-      this.formatError(e instanceof GraphQLError ? e.toJSON() : { message: String(e) }, e),
-    );
-    return JSON.stringify(
-      errors?.length ? { data: result.data ?? null, errors } : { data: result.data ?? null },
-    );
+    return withCompletionErrors(
+      await executeQueryPlan(
+        plan.perEvent,
+        serviceMap,
+        requestContext,
+        operationContext,
+        group.state.supergraphSchema,
+        group.state.apiSchema,
+      ),
+    ) as PlanResult;
   }
 
   /** @internal */

@@ -14,6 +14,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { SupergraphTypes } from '../executor/planExecutor.js';
 
 /** How one client subscription is executed: the primary fetch and what follows it. */
 export interface SubscriptionPlan {
@@ -37,6 +38,8 @@ export class SchemaState {
   readonly subgraphUrls: Map<string, string>;
   /** `Type.field` of every field the supergraph marks `@selfOnly`, and of the interface fields they implement. */
   readonly selfOnlyFields: Set<string>;
+  /** Type tests of the router's executor against this supergraph. */
+  readonly types: SupergraphTypes;
 
   constructor(
     readonly supergraphSdl: string,
@@ -54,6 +57,7 @@ export class SchemaState {
         .map((s) => [s.name, s.url] as const),
     );
     this.selfOnlyFields = selfOnlyFields(this.supergraph.schema);
+    this.types = new SupergraphTypes(this.supergraphSchema);
   }
 
   plan(document: DocumentNode, operationName: string | undefined): SubscriptionPlan {
