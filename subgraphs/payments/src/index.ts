@@ -1,6 +1,7 @@
 import { subgraphAuth } from '@fitness/auth';
 import { connectEventBus, startOutboxRelay } from '@fitness/events';
 import { runSubgraph } from '@fitness/server-kit';
+import { startPaymentsErasure } from './accounts/erasure.js';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { SandboxPaymentProvider } from './datasources/PaymentProvider.js';
@@ -25,6 +26,8 @@ runSubgraph({
         // Settles attempts left PENDING by users who never come back, while the provider
         // still remembers their keys (purchases settle theirs lazily too).
         startStalePurchaseSweeper({ store: stores.store, provider, logger }),
+        // Deleted accounts: memberships end, payments keep their amounts without personal data.
+        await startPaymentsErasure({ bus, pool: stores.pool, store: stores.store, logger }),
       ],
     };
   },

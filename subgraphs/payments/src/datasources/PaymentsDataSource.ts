@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { badUserInput, conflict, notFound, paymentDeclined, validateText } from '@fitness/server-kit';
+import {
+  badUserInput,
+  conflict,
+  notFound,
+  paymentDeclined,
+  unauthenticated,
+  validateText,
+} from '@fitness/server-kit';
 import DataLoader from 'dataloader';
 import type { MembershipRecord, PaymentPage, PaymentRecord, PlanRecord } from './models.js';
 import type { PaymentProvider } from './PaymentProvider.js';
@@ -149,6 +156,7 @@ export class PaymentsDataSource {
     } catch (error) {
       if (!(error instanceof PurchaseRefused)) throw error;
       if (error.reason === 'PROMO_INVALID') throw badUserInput(error.message, { argument: 'promoCode' });
+      if (error.reason === 'ACCOUNT_DELETED') throw unauthenticated(error.message);
       throw conflict(error.message);
     }
     if (attempt.requestHash !== requestHash) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createEnvelope, writeOutbox } from '@fitness/events';
 import { type Pool, type PoolClient, withTransaction } from '@fitness/pg-kit';
 import type { MembershipRecord, PaymentRecord, PlanRecord } from './models.js';
@@ -6,13 +7,31 @@ import type { ChargeResult } from './PaymentProvider.js';
 /** A purchase the store refuses; the data source turns it into a contract error. */
 export class PurchaseRefused extends Error {
   constructor(
-    readonly reason: 'OPEN_MEMBERSHIP' | 'PURCHASE_IN_PROGRESS' | 'PROMO_INVALID' | 'STALE_PURCHASE',
+    readonly reason:
+      | 'OPEN_MEMBERSHIP'
+      | 'PURCHASE_IN_PROGRESS'
+      | 'PROMO_INVALID'
+      | 'STALE_PURCHASE'
+      | 'ACCOUNT_DELETED',
     message: string,
     /** For STALE_PURCHASE: the PENDING attempts to settle with the provider before deciding. */
     readonly stale: readonly PaymentRecord[] = [],
   ) {
     super(message);
   }
+}
+
+/**
+ * The user id of an erased account's payments and memberships: `erased:` and a
+ * random uuid, one per account, so its records still belong together (refunds,
+ * chargebacks) without naming anybody. Real ids never start with it.
+ */
+export const ERASED_PREFIX = 'erased:';
+
+/** What erasing one account changed. */
+export interface ErasedPayments {
+  membershipsCanceled: number;
+  payments: number;
 }
 
 /** 15 minutes: far longer than a purchase request lives, far shorter than a provider keeps its keys. */
@@ -68,6 +87,15 @@ export interface PaymentsStore {
   completePurchase(paymentId: string, result: ChargeResult, plan: PlanRecord): Promise<PaymentRecord>;
   /** Sets cancel_at_period_end on the open membership; null when there is none. */
   cancelAtPeriodEnd(userId: string): Promise<MembershipRecord | null>;
+  /**
+   * Erases an account inside the caller's transaction (the erasure consumer's, which
+   * records the event id with it): open memberships end now, memberships and
+   * payments move to a pseudonym (amounts, currency, plan, status, dates and ledger
+   * entries stay for accounting; the client's idempotency key and the hash of the
+   * card token go), outbox rows name the pseudonym, and the id is marked erased so
+   * that beginPurchase refuses it. Idempotent.
+   */
+  eraseUser(client: PoolClient, userId: string): Promise<ErasedPayments>;
   listPayments(query: PaymentsPageQuery): Promise<PaymentRecord[]>;
 }
 
@@ -144,6 +172,9 @@ const PAYMENT_COLUMNS = `id, user_id, plan_id, membership_id, amount_cents, curr
  * period end, or simply not renewed: there is no renewal yet) is closed lazily, so
  * that the one-open-membership index lets the user buy again.
  */
+/** One purchase decision or erasure at a time per user. */
+const USER_LOCK = `SELECT pg_advisory_xact_lock(hashtext('payments:user:' || $1))`;
+
 const CLOSE_LAPSED = `UPDATE memberships SET status = 'CANCELED', updated_at = now()
   WHERE user_id = $1 AND status <> 'CANCELED' AND current_period_end <= now()`;
 
@@ -205,7 +236,9 @@ export class PgPaymentsStore implements PaymentsStore {
     return withTransaction(this.pool, async (client) => {
       // One purchase decision at a time per user: the checks below and the insert
       // must not interleave with another request of the same user.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('payments:user:' || $1))`, [input.userId]);
+      await client.query(USER_LOCK, [input.userId]);
+      const erased = await client.query('SELECT 1 FROM erased_users WHERE user_id = $1', [input.userId]);
+      if (erased.rowCount) throw new PurchaseRefused('ACCOUNT_DELETED', 'This account has been deleted.');
       const existing = await client.query<PaymentRow>(
         `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE user_id = $1 AND idempotency_key = $2`,
         [input.userId, input.idempotencyKey],
@@ -303,16 +336,21 @@ export class PgPaymentsStore implements PaymentsStore {
         return toPayment(failed.rows[0]!);
       }
 
-      const membership = await client.query<{ id: string }>(
-        `INSERT INTO memberships (user_id, plan_id, status, current_period_end)
-         VALUES ($1, $2, 'ACTIVE', now() + CASE WHEN $3 = 'YEAR' THEN interval '1 year' ELSE interval '1 month' END)
-         RETURNING id`,
-        [row.user_id, plan.id, plan.interval],
-      );
+      // The account was erased while the charge was under way: the money moved and is
+      // accounted for, but no membership opens and no event names the account.
+      const erased = row.user_id.startsWith(ERASED_PREFIX);
+      const membership = erased
+        ? undefined
+        : await client.query<{ id: string }>(
+            `INSERT INTO memberships (user_id, plan_id, status, current_period_end)
+             VALUES ($1, $2, 'ACTIVE', now() + CASE WHEN $3 = 'YEAR' THEN interval '1 year' ELSE interval '1 month' END)
+             RETURNING id`,
+            [row.user_id, plan.id, plan.interval],
+          );
       const settled = await client.query<PaymentRow>(
         `UPDATE payments SET status = 'SUCCEEDED', membership_id = $2, provider_ref = $3, updated_at = now()
           WHERE id = $1 RETURNING ${PAYMENT_COLUMNS}`,
-        [paymentId, membership.rows[0]!.id, result.providerRef],
+        [paymentId, membership?.rows[0]?.id ?? null, result.providerRef],
       );
       // cash in = revenue at list price less the discount given: entries sum to zero.
       const discount = plan.priceCents - row.amount_cents;
@@ -326,7 +364,7 @@ export class PgPaymentsStore implements PaymentsStore {
       // above), so retries of the request never emit twice. v1 requires a positive
       // amount: a purchase made free by a 100% promo code moved no money and is no
       // payment event (the membership it opened is still stored above).
-      if (row.amount_cents > 0) {
+      if (row.amount_cents > 0 && !erased) {
         await writeOutbox(
           client,
           createEnvelope(
@@ -357,6 +395,33 @@ export class PgPaymentsStore implements PaymentsStore {
       );
       return rows[0] ? toMembership(rows[0]) : null;
     });
+  }
+
+  async eraseUser(client: PoolClient, userId: string): Promise<ErasedPayments> {
+    await client.query(USER_LOCK, [userId]);
+    await client.query('INSERT INTO erased_users (user_id) VALUES ($1) ON CONFLICT DO NOTHING', [userId]);
+    const pseudonym = `${ERASED_PREFIX}${randomUUID()}`;
+    // Payments first: this waits for a completePurchase holding one of them, whose
+    // membership is then visible to the statements below; a completion after it finds
+    // the pseudonym and opens none.
+    const payments = await client.query(
+      `UPDATE payments SET user_id = $2, idempotency_key = id::text, request_hash = 'erased', updated_at = now()
+        WHERE user_id = $1`,
+      [userId, pseudonym],
+    );
+    const open = await client.query(
+      `UPDATE memberships SET user_id = $2, status = 'CANCELED', cancel_at_period_end = false,
+              current_period_end = least(current_period_end, now()), updated_at = now()
+        WHERE user_id = $1 AND status <> 'CANCELED'`,
+      [userId, pseudonym],
+    );
+    await client.query('UPDATE memberships SET user_id = $2 WHERE user_id = $1', [userId, pseudonym]);
+    await client.query(
+      `UPDATE outbox SET payload = jsonb_set(payload, '{payload,userId}', to_jsonb($2::text))
+        WHERE payload->'payload'->>'userId' = $1`,
+      [userId, pseudonym],
+    );
+    return { membershipsCanceled: open.rowCount ?? 0, payments: payments.rowCount ?? 0 };
   }
 
   async listPayments(query: PaymentsPageQuery): Promise<PaymentRecord[]> {
