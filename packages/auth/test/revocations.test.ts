@@ -1,4 +1,4 @@
-import { createEnvelope, InProcessEventBus } from '@fitness/events';
+import { createEnvelope, InProcessEventBus, usersDeletedEvent } from '@fitness/events';
 import { createLogger } from '@fitness/server-kit';
 import { freePort, realService, uniquePrefix, waitFor } from '@fitness/testing';
 import { Redis } from 'ioredis';
@@ -212,14 +212,7 @@ describe('subgraphAuth', () => {
     const { token, expiresAt } = await createTokenIssuer({ ...tokens, ttlSeconds: 3600 })('u1');
     const request = { headers: { authorization: `Bearer ${token}` } } as never;
     expect((await auth.authenticate(request)).userId).toBe('u1');
-    await bus.publish(
-      createEnvelope(
-        'users.deleted',
-        1,
-        { userId: 'u1', occurredAt: new Date().toISOString(), tokensExpireBy: expiresAt.toISOString() },
-        { producer: 'users' },
-      ),
-    );
+    await bus.publish(usersDeletedEvent('u1', { tokensExpireBy: expiresAt }));
     await waitFor(
       () =>
         auth.authenticate(request).then(

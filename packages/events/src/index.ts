@@ -1,3 +1,4 @@
+export { type AccountErasureOptions, accountErasureConsumer, usersDeletedEvent } from './accountErasure.js';
 export {
   assertConsumerName,
   type BusHealth,

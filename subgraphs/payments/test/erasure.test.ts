@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createEnvelope, InProcessEventBus } from '@fitness/events';
+import { usersDeletedEvent as deletedEvent, InProcessEventBus } from '@fitness/events';
 import { createPool, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
 import { assertSingleResult, errorCodes, pgEngines, type TestDatabase, waitFor } from '@fitness/testing';
@@ -14,18 +14,6 @@ import { migrationsDir } from '../src/stores.js';
 const logger = createLogger('payments-erasure-test', 'silent');
 
 const START = `mutation ($input: StartMembershipInput!) { startMembership(input: $input) { id status } }`;
-
-const deletedEvent = (userId: string) =>
-  createEnvelope(
-    'users.deleted',
-    1,
-    {
-      userId,
-      occurredAt: new Date().toISOString(),
-      tokensExpireBy: new Date(Date.now() + 3600_000).toISOString(),
-    },
-    { producer: 'users' },
-  );
 
 describe.each(pgEngines('payments account erasure', { timescale: false }))(
   'payments erasure on $name',

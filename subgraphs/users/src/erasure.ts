@@ -1,8 +1,7 @@
 import {
+  accountErasureConsumer,
   type EventBus,
-  type EventPayload,
   type IdempotentConsumer,
-  idempotentConsumer,
   MemoryProcessedEventStore,
 } from '@fitness/events';
 import type { UsersStore } from './datasources/UsersStore.js';
@@ -21,13 +20,11 @@ export function startFollowErasure(options: {
   bus: EventBus;
   store: UsersStore;
 }): Promise<IdempotentConsumer> {
-  return idempotentConsumer({
+  return accountErasureConsumer({
     name: USERS_ERASURE_CONSUMER,
     bus: options.bus,
     store: new MemoryProcessedEventStore(),
-    subjects: ['users.deleted'],
-    handler: async (event) => {
-      const { userId } = event.payload as EventPayload<'users.deleted', 1>;
+    erase: async (userId) => {
       await options.store.removeFollows(userId);
     },
   });

@@ -1,4 +1,10 @@
-import { createEnvelope, type Envelope, type EventBus, type EventOf } from '@fitness/events';
+import {
+  createEnvelope,
+  type Envelope,
+  type EventBus,
+  type EventOf,
+  usersDeletedEvent,
+} from '@fitness/events';
 import type { Logger } from '@fitness/server-kit';
 import type { UserRecord } from './datasources/models.js';
 
@@ -21,15 +27,8 @@ const tokensExpireBy = (at: Date, tokenTtlSeconds: number) =>
   new Date(at.getTime() + tokenTtlSeconds * 1000).toISOString();
 
 /** The event of an erased account: every service erases what it holds and refuses its tokens. */
-export function userDeleted(userId: string, at: Date, tokenTtlSeconds: number): EventOf<'users.deleted', 1> {
-  const occurredAt = at.toISOString();
-  return createEnvelope(
-    'users.deleted',
-    1,
-    { userId, occurredAt, tokensExpireBy: tokensExpireBy(at, tokenTtlSeconds) },
-    { producer: 'users', occurredAt },
-  );
-}
+export const userDeleted = (userId: string, at: Date, tokenTtlSeconds: number): EventOf<'users.deleted', 1> =>
+  usersDeletedEvent(userId, { at, tokensExpireBy: new Date(tokensExpireBy(at, tokenTtlSeconds)) });
 
 /** The event of a signOutEverywhere: tokens issued up to `at` are refused. */
 export function userSignedOut(

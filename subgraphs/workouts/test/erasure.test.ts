@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createEnvelope, InProcessEventBus, OutboxRelay } from '@fitness/events';
+import {
+  createEnvelope,
+  usersDeletedEvent as deletedEvent,
+  InProcessEventBus,
+  OutboxRelay,
+} from '@fitness/events';
 import { createPool, detectEngine, type Engine, migrate, type Pool } from '@fitness/pg-kit';
 import { createLogger } from '@fitness/server-kit';
 import { pgEngines, type TestDatabase, waitFor } from '@fitness/testing';
@@ -29,18 +34,6 @@ const workout = (userId: string, daysAgo: number, patch: Partial<NewWorkout> = {
   sets: [{ exerciseId: 'barbell-back-squat', reps: 5, weightKg: 100, durationSec: null, distanceM: null }],
   ...patch,
 });
-
-const deletedEvent = (userId: string) =>
-  createEnvelope(
-    'users.deleted',
-    1,
-    {
-      userId,
-      occurredAt: new Date().toISOString(),
-      tokensExpireBy: new Date(Date.now() + DAY_MS).toISOString(),
-    },
-    { producer: 'users' },
-  );
 
 describe.each(pgEngines('workouts account erasure', { timescale: true }))(
   'workouts erasure on $name',

@@ -1,8 +1,7 @@
 import {
+  accountErasureConsumer,
   type EventBus,
-  type EventPayload,
   type IdempotentConsumer,
-  idempotentConsumer,
   PgProcessedEventStore,
 } from '@fitness/events';
 import type { Pool, PoolClient } from '@fitness/pg-kit';
@@ -25,13 +24,11 @@ export function startPaymentsErasure(options: {
   logger: Logger;
 }): Promise<IdempotentConsumer> {
   const { store, logger } = options;
-  return idempotentConsumer<PoolClient>({
+  return accountErasureConsumer<PoolClient>({
     name: PAYMENTS_ERASURE_CONSUMER,
     bus: options.bus,
     store: new PgProcessedEventStore(options.pool),
-    subjects: ['users.deleted'],
-    handler: async (event, client) => {
-      const { userId } = event.payload as EventPayload<'users.deleted', 1>;
+    erase: async (userId, client, event) => {
       const erased = await store.eraseUser(client, userId);
       logger.info({ userId, eventId: event.id, ...erased }, 'account erased from payments');
     },

@@ -1,10 +1,9 @@
 import {
+  accountErasureConsumer,
   type DedupeSlot,
   type EventBus,
-  type EventPayload,
   HandlerDedupe,
   type IdempotentConsumer,
-  idempotentConsumer,
   PgProcessedEventStore,
 } from '@fitness/events';
 import type { Pool } from '@fitness/pg-kit';
@@ -41,13 +40,11 @@ export interface WorkoutsErasureOptions {
 export function startWorkoutsErasure(options: WorkoutsErasureOptions): Promise<IdempotentConsumer> {
   const { store, boards, notices, logger } = options;
   const processed = new PgProcessedEventStore(options.pool);
-  return idempotentConsumer<DedupeSlot>({
+  return accountErasureConsumer<DedupeSlot>({
     name: WORKOUTS_ERASURE_CONSUMER,
     bus: options.bus,
     store: new HandlerDedupe(),
-    subjects: ['users.deleted'],
-    handler: async (event, slot) => {
-      const { userId } = event.payload as EventPayload<'users.deleted', 1>;
+    erase: async (userId, slot, event) => {
       const changed = await boards.eraseUser(userId);
       if (changed.length > 0) {
         // The boards are right already; a lost notice only delays live snapshots.
