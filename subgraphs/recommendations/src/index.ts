@@ -1,6 +1,7 @@
 import { subgraphAuth } from '@fitness/auth';
 import { connectEventBus } from '@fitness/events';
 import { runSubgraph } from '@fitness/server-kit';
+import { startRecommendationsErasure } from './accounts/erasure.js';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { Advisor } from './engine/advisor.js';
@@ -32,7 +33,11 @@ runSubgraph({
       // Advice can always be computed from the request; the read model and cache only improve it.
       ready: () => true,
       dependencies: { cache: stores.ready },
-      background: [features],
+      // Deleted accounts: their features, their part of the model and their cached advice.
+      background: [
+        features,
+        await startRecommendationsErasure({ bus, features: stores.features, cache: stores.cache }),
+      ],
     };
   },
 });

@@ -103,6 +103,21 @@ describe.each(adapters)('RecommendationCache contract on $name', (adapter) => {
     expect((await cache.get(key('replace')))?.[0]?.title).toBe('second');
   });
 
+  it('should delete every entry of a user, whatever its training or key version, and only theirs', async () => {
+    await cache.set(`recs:v1:gone*:${'1'.repeat(32)}`, records('g1'));
+    await cache.set(`recs:v1:gone*:${'2'.repeat(32)}`, records('g2'));
+    await cache.set(`recs:v2:gone*:${'3'.repeat(32)}`, records('g3'));
+    await cache.set(`recs:v1:gone*x:${'4'.repeat(32)}`, records('other'));
+    await cache.set(key('stay'), records('stay'));
+    await cache.deleteUser('gone*');
+    for (const digit of ['1', '2'])
+      expect(await cache.get(`recs:v1:gone*:${digit.repeat(32)}`)).toBeUndefined();
+    expect(await cache.get(`recs:v2:gone*:${'3'.repeat(32)}`)).toBeUndefined();
+    expect((await cache.get(`recs:v1:gone*x:${'4'.repeat(32)}`))?.[0]?.title).toBe('other');
+    expect((await cache.get(key('stay')))?.[0]?.title).toBe('stay');
+    await cache.deleteUser('nobody');
+  });
+
   it('should keep keys independent', async () => {
     await cache.set(key('a'), records('a'));
     await cache.set(key('b'), records('b'));

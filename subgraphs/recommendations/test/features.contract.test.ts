@@ -98,6 +98,30 @@ describe.each(featureEngines())('FeatureStore contract on $name', (engine) => {
     expect(await snapshot(store, ['cy'])).toEqual(await snapshot(fresh(), ['cy']));
   });
 
+  it("should erase a user's features and part of the model, and let no later event of theirs back", async () => {
+    const store = fresh();
+    const others = async () => snapshot(store, ['stay']);
+    await store.apply(
+      logged('stay', daysAgo(1, now), [...sets('plank', null, 1), ...sets('push-up', null, 20)]),
+      now,
+    );
+    const before = await others();
+    const mine = [
+      logged('gone', daysAgo(1, now), [...sets('plank', null, 1), ...sets('push-up', null, 15)]),
+      logged('gone', daysAgo(3, now), [...sets('deadlift', 140, 3), ...sets('plank', null, 1)]),
+    ];
+    for (const c of mine) await store.apply(c, now);
+    expect(await store.eraseUser('gone')).toBe('applied');
+    expect(await others()).toEqual(before);
+    expect(await snapshot(store, ['gone'])).toMatchObject({ gone: { exercises: [], groups: [], done: [] } });
+    // Late events of the account: a logging never seen, a deletion of one erased.
+    expect(await store.apply(logged('gone', daysAgo(0, now), sets('deadlift', 150, 2)), now)).toBe('erased');
+    expect(await store.apply(deletedOf(mine[0]!), now)).toBe('erased');
+    expect(await store.eraseUser('gone')).toBe('duplicate');
+    expect(await others()).toEqual(before);
+    expect(await store.exercisesOf('gone')).toEqual(new Set());
+  });
+
   it('should count users, not workouts, in the co-occurrence model', async () => {
     const store = fresh();
     for (const day of [1, 2, 3])

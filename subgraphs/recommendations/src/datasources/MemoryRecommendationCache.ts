@@ -4,6 +4,7 @@ import {
   decodeRecommendations,
   encodeRecommendations,
   type RecommendationCache,
+  userKeyPattern,
 } from './RecommendationCache.js';
 
 export interface MemoryRecommendationCacheOptions {
@@ -61,6 +62,11 @@ export class MemoryRecommendationCache implements RecommendationCache {
       if (oldest.done) break;
       this.entries.delete(oldest.value);
     }
+  }
+
+  async deleteUser(userId: string): Promise<void> {
+    const { matches } = userKeyPattern(userId);
+    for (const key of this.entries.keys()) if (matches(key)) this.entries.delete(key);
   }
 
   async ping(): Promise<boolean> {

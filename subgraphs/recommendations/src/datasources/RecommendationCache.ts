@@ -15,6 +15,8 @@ export interface RecommendationCache {
    * @param ttlSeconds lifetime (fractions allowed); @default the adapter's TTL, 900 s unless configured
    */
   set(key: string, value: readonly RecommendationRecord[], ttlSeconds?: number): Promise<void>;
+  /** Removes every entry of the user (any training, any key version): an account's erasure. */
+  deleteUser(userId: string): Promise<void>;
   /** True when the backing store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -40,6 +42,17 @@ const KEY_VERSION = 'v1';
  * The clock is not in the key: advice ages ("Last trained 9 days ago") for at most
  * the TTL before it is recomputed, and `generatedAt` says when it was computed.
  */
+/** Text matched literally inside a Redis MATCH pattern. */
+export const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+
+/** The start every key of the user's entries has, whatever its version (see cacheKey). */
+export const userKeyPattern = (userId: string) => ({
+  /** `recs:` then the version then `:<userId>:` */
+  matches: (key: string) => key.startsWith('recs:') && key.split(':')[2] === userId,
+  /** The same as a Redis MATCH pattern, glob characters of the id escaped. */
+  glob: `recs:*:${escapeGlob(userId)}:*`,
+});
+
 export function cacheKey(userId: string, training: TrainingSnapshot): string {
   const canonical = JSON.stringify([
     training.since.toISOString().slice(0, 10),

@@ -5,7 +5,9 @@ import {
   DEFAULT_CACHE_TTL_SECONDS,
   decodeRecommendations,
   encodeRecommendations,
+  escapeGlob,
   type RecommendationCache,
+  userKeyPattern,
 } from './RecommendationCache.js';
 
 export interface RedisRecommendationCacheOptions {
@@ -45,6 +47,17 @@ export class RedisRecommendationCache implements RecommendationCache {
     // Milliseconds so that sub-second TTLs (used by the contract tests) are honoured.
     const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
     await this.redis.set(this.keyPrefix + key, encodeRecommendations(value), 'PX', ttlMs);
+  }
+
+  /** SCAN for the user's keys: an erasure is rare, and the cache keeps no per-user index. */
+  async deleteUser(userId: string): Promise<void> {
+    const pattern = escapeGlob(this.keyPrefix) + userKeyPattern(userId).glob;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await this.redis.del(...keys);
+    } while (cursor !== '0');
   }
 
   ping(): Promise<boolean> {

@@ -19,9 +19,18 @@ export interface FeatureStore {
   /**
    * Applies a change at most once per (workout, kind), atomically. A deletion that
    * arrives before its logging is remembered and the logging then adds nothing,
-   * so any order of delivery ends in the same state.
+   * so any order of delivery ends in the same state. Nothing for an erased user
+   * ('erased': a late event of a deleted account).
    */
-  apply(change: TrainingChange, now?: Date): Promise<'applied' | 'duplicate'>;
+  apply(change: TrainingChange, now?: Date): Promise<'applied' | 'duplicate' | 'erased'>;
+  /**
+   * Drops everything kept for the user (features, incidence) and takes the user's
+   * part out of the co-occurrence model, as if each of their workouts had been
+   * deleted, atomically with a marker that makes their later events change nothing
+   * (for DEDUPE_TTL_MS). 'duplicate' when the user was erased already; either way
+   * nothing of theirs is left.
+   */
+  eraseUser(userId: string): Promise<'applied' | 'duplicate'>;
   /** The user's features at `now` (empty for an unknown user). */
   features(userId: string, now?: Date): Promise<UserFeatures>;
   /** Exercises the user has done, in any workout still stored (not only recent ones). */

@@ -23,6 +23,8 @@ export class MemoryFeatureStore implements FeatureStore {
   private readonly users = new Map<string, number>();
   private readonly pairs = new Map<string, number>();
   private readonly groups = new Map<string, MuscleGroup>();
+  /** user id -> until when the erased user's events are ignored */
+  private readonly erased = new Map<string, number>();
 
   private marker(key: string, now: number): string | undefined {
     const m = this.markers.get(key);
@@ -34,10 +36,11 @@ export class MemoryFeatureStore implements FeatureStore {
     return m.value;
   }
 
-  async apply(change: TrainingChange, now = new Date()): Promise<'applied' | 'duplicate'> {
+  async apply(change: TrainingChange, now = new Date()): Promise<'applied' | 'duplicate' | 'erased'> {
     const t = now.getTime();
     const own = `${change.workoutId}:${change.kind}`;
     if (this.marker(own, t) !== undefined) return 'duplicate';
+    if ((this.erased.get(change.userId) ?? 0) > t) return 'erased';
     this.markers.set(own, { value: change.sets === null ? 'nosets' : 'sets', expiresAt: t + DEDUPE_TTL_MS });
     const exercises = [...new Map((change.sets ?? []).map((s) => [s.exerciseId, s.muscleGroup])).entries()];
     const inc = this.incidence.get(change.userId) ?? new Map<string, number>();
@@ -77,6 +80,21 @@ export class MemoryFeatureStore implements FeatureStore {
     return 'applied';
   }
 
+  async eraseUser(userId: string): Promise<'applied' | 'duplicate'> {
+    const t = Date.now();
+    const already = (this.erased.get(userId) ?? 0) > t;
+    this.erased.set(userId, t + DEDUPE_TTL_MS);
+    const done = [...(this.incidence.get(userId) ?? [])].filter(([, n]) => n > 0).map(([e]) => e);
+    done.forEach((e, i) => {
+      this.users.set(e, (this.users.get(e) ?? 0) - 1);
+      if (this.users.get(e) === 0) this.users.delete(e);
+      for (const f of done.slice(i + 1)) this.bump(pairKey(e, f), -1);
+    });
+    this.incidence.delete(userId);
+    this.workouts.delete(userId);
+    return already ? 'duplicate' : 'applied';
+  }
+
   private bump(key: string, by: number) {
     const n = (this.pairs.get(key) ?? 0) + by;
     if (n === 0) this.pairs.delete(key);
@@ -106,6 +124,7 @@ export class MemoryFeatureStore implements FeatureStore {
   async clear(): Promise<void> {
     for (const m of [this.markers, this.workouts, this.incidence, this.users, this.pairs, this.groups])
       m.clear();
+    this.erased.clear();
   }
 
   async ping(): Promise<boolean> {

@@ -21,13 +21,17 @@ import {
  * with every exercise already there +1) and leaves at 1 -> 0 (-1), so the counts
  * are a function of the final sets, whatever the order of events.
  *
+ * The user's erasure marker (ERASE) makes a late event of a deleted account change
+ * nothing (2).
+ *
  * KEYS: own marker, opposite marker, workouts hash, times zset, incidence hash,
- *       users hash, pairs hash, groups hash
+ *       users hash, pairs hash, groups hash, the user's erasure marker
  * ARGV: kind, marker value, marker ttl ms, now ms, horizon ms, started ms,
  *       workout id, summary, then (exercise id, muscle group) per distinct exercise
  */
 const APPLY = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[9]) == 1 then return 2 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 local cutoff = tonumber(ARGV[4]) - tonumber(ARGV[5])
 local function pair(a, b) if a < b then return a .. '|' .. b end return b .. '|' .. a end
@@ -78,7 +82,38 @@ end
 return 1
 `;
 
-type WithApply = Redis & { featuresApply(numKeys: number, ...args: (string | number)[]): Promise<number> };
+/**
+ * Erases a user in ONE script: the marker APPLY checks, the user's part of the
+ * model (each exercise they did counts one user less, each pair of them one less),
+ * and their own keys. Returns 1 when the marker is new, 0 when it was there.
+ *
+ * KEYS: erasure marker, workouts hash, times zset, incidence hash, users hash, pairs hash
+ * ARGV: marker ttl ms
+ */
+const ERASE = `
+local fresh = redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'GET') == false
+local function pair(a, b) if a < b then return a .. '|' .. b end return b .. '|' .. a end
+local function drop(hash, field)
+  if tonumber(redis.call('HINCRBY', hash, field, -1)) <= 0 then redis.call('HDEL', hash, field) end
+end
+local inc = redis.call('HGETALL', KEYS[4])
+local done = {}
+for j = 1, #inc, 2 do
+  if tonumber(inc[j + 1]) > 0 then table.insert(done, inc[j]) end
+end
+for i, e in ipairs(done) do
+  drop(KEYS[5], e)
+  for k = i + 1, #done do drop(KEYS[6], pair(e, done[k])) end
+end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+if fresh then return 1 end
+return 0
+`;
+
+type WithApply = Redis & {
+  featuresApply(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  featuresErase(numKeys: number, ...args: (string | number)[]): Promise<number>;
+};
 
 export interface RedisFeatureStoreOptions {
   /** Prepended to every key; tests use it so runs sharing a Redis never collide. @default '' */
@@ -97,6 +132,7 @@ export class RedisFeatureStore implements FeatureStore {
   constructor(redis: Redis, options: RedisFeatureStoreOptions = {}) {
     this.prefix = `${options.keyPrefix ?? ''}{recs}:`;
     if (!('featuresApply' in redis)) redis.defineCommand('featuresApply', { lua: APPLY });
+    if (!('featuresErase' in redis)) redis.defineCommand('featuresErase', { lua: ERASE });
     this.redis = redis as WithApply;
   }
 
@@ -105,10 +141,11 @@ export class RedisFeatureStore implements FeatureStore {
       workouts: `${this.prefix}workouts:${userId}`,
       times: `${this.prefix}times:${userId}`,
       incidence: `${this.prefix}incidence:${userId}`,
+      erased: `${this.prefix}erased:${userId}`,
     };
   }
 
-  async apply(change: TrainingChange, now = new Date()): Promise<'applied' | 'duplicate'> {
+  async apply(change: TrainingChange, now = new Date()): Promise<'applied' | 'duplicate' | 'erased'> {
     const u = this.userKeys(change.userId);
     const opposite = change.kind === 'logged' ? 'deleted' : 'logged';
     const keys = [
@@ -120,6 +157,7 @@ export class RedisFeatureStore implements FeatureStore {
       `${this.prefix}users`,
       `${this.prefix}pairs`,
       `${this.prefix}groups`,
+      u.erased,
     ];
     const exercises = new Map((change.sets ?? []).map((s) => [s.exerciseId, s.muscleGroup]));
     const args: (string | number)[] = [
@@ -134,7 +172,15 @@ export class RedisFeatureStore implements FeatureStore {
     ];
     for (const [e, g] of exercises) args.push(e, g);
     const applied = await this.redis.featuresApply(keys.length, ...keys, ...args);
+    if (applied === 2) return 'erased';
     return applied === 1 ? 'applied' : 'duplicate';
+  }
+
+  async eraseUser(userId: string): Promise<'applied' | 'duplicate'> {
+    const u = this.userKeys(userId);
+    const keys = [u.erased, u.workouts, u.times, u.incidence, `${this.prefix}users`, `${this.prefix}pairs`];
+    const fresh = await this.redis.featuresErase(keys.length, ...keys, DEDUPE_TTL_MS);
+    return fresh === 1 ? 'applied' : 'duplicate';
   }
 
   async features(userId: string, now = new Date()): Promise<UserFeatures> {

@@ -38,8 +38,11 @@ export function startFeatureConsumer(options: FeatureConsumerOptions): Promise<I
     concurrency: options.concurrency ?? 4,
     handler: async (event, slot) => {
       const change = changeFromEvent(event);
-      if ((await store.apply(change)) === 'duplicate') return;
+      const outcome = await store.apply(change);
+      if (outcome === 'duplicate') return;
       slot.outcome = 'processed';
+      // A late event of a deleted account changed nothing, and there is no advice to refresh.
+      if (outcome === 'erased') return;
       // The features are already right; stale advice is recomputed on the next read
       // after its TTL, so a failed refresh must not redeliver the applied event.
       await onApplied?.(change.userId).catch((err: unknown) => {
