@@ -27,7 +27,13 @@ export default defineConfig({
     minWorkers: 1,
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    env: { APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+    env: {
+      APOLLO_TELEMETRY_DISABLED: 'true',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      // Every operation the suites send through a router runs on both executors, the
+      // gateway's as the oracle; a difference fails the test (EXECUTOR_MISMATCH).
+      ROUTER_EXECUTOR: process.env.ROUTER_EXECUTOR ?? 'compare',
+    },
     // The JSON report lets CI print a plain "N passed, N failed" closing line.
     reporters: ['default', ['json', { outputFile: 'node_modules/.vitest/report.json' }]],
   },

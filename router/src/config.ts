@@ -53,6 +53,11 @@ const schema = z.object({
   ROUTER_EXECUTOR: z.enum(['router', 'gateway', 'compare']).default('router'),
   /** Sibling entity fetches of one operation to one subgraph go as one request (router executor). */
   SUBGRAPH_FETCH_MERGING: z.enum(['true', 'false']).default('true'),
+  /**
+   * Identical client queries in flight at once (same document, variables, token and
+   * address) share one execution (router executor; never mutations). Off by default.
+   */
+  INBOUND_DEDUP: z.enum(['true', 'false']).default('false'),
   /** Identical subgraph queries in flight at once share one request (never mutations). */
   SUBGRAPH_DEDUP: z.enum(['true', 'false']).default('true'),
   /** Operations whose estimated cost is above this are refused (see README, "Limits"). */
@@ -135,6 +140,7 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.Pr
     subgraphDedup: c.SUBGRAPH_DEDUP === 'true',
     executor: c.ROUTER_EXECUTOR,
     mergeFetches: c.SUBGRAPH_FETCH_MERGING === 'true',
+    inboundDedup: c.INBOUND_DEDUP === 'true',
     operationLimits: { maxDepth: c.MAX_QUERY_DEPTH, maxAliases: c.MAX_QUERY_ALIASES },
     operationSafelist: c.OPERATION_SAFELIST || undefined,
     demandControl: {

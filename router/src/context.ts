@@ -13,4 +13,6 @@ export interface RouterContext {
   clientAddress: string | undefined;
   /** On graphql-ws connections: when the connection's token expires. */
   tokenExpiresAt?: Date | undefined;
+  /** On graphql-ws connections: when the connection's token was issued (a revocation may refuse it). */
+  tokenIssuedAt?: Date | undefined;
 }

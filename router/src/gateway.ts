@@ -53,12 +53,14 @@ export class RouterGateway extends ApolloGateway {
       logger: Logger;
       exposeQueryPlans?: boolean;
       mergeFetches?: boolean;
+      inboundDedup?: boolean;
     },
   ) {
     const {
       executorMode = 'router',
       exposeQueryPlans = false,
       mergeFetches = true,
+      inboundDedup = false,
       ...gatewayConfig
     } = config;
     super(gatewayConfig);
@@ -66,6 +68,7 @@ export class RouterGateway extends ApolloGateway {
       logger: config.logger,
       exposeQueryPlans,
       mergeFetches,
+      inboundDedup,
     });
   }
 

@@ -23,7 +23,7 @@ export interface RouterMetrics {
  */
 export function createRouterMetrics(
   stats: () => EngineStats,
-  fetches: () => { sent: number; shared: number } = () => ({ sent: 0, shared: 0 }),
+  fetches: () => { sent: number; shared: number; merged: number } = () => ({ sent: 0, shared: 0, merged: 0 }),
 ): RouterMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'router_' });
@@ -101,6 +101,11 @@ export function createRouterMetrics(
     'router_subgraph_fetches_shared_total',
     'Subgraph fetches answered by an identical request already in flight (SUBGRAPH_DEDUP).',
     () => fetches().shared,
+  );
+  totalCounter(
+    'router_subgraph_fetches_merged_total',
+    'Entity fetches sent inside a sibling fetch to the same subgraph (SUBGRAPH_FETCH_MERGING).',
+    () => fetches().merged,
   );
   const costs = new Histogram({
     name: 'router_operation_estimated_cost',

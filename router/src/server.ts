@@ -90,6 +90,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     logger,
     executorMode: config.executor,
     mergeFetches: config.mergeFetches,
+    inboundDedup: config.inboundDedup,
     // Sandbox's query plan view, as @apollo/gateway offers it outside production.
     exposeQueryPlans: !config.production,
   });
@@ -97,11 +98,18 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   // The engine's stats are read at scrape time, once it exists.
   const metrics = createRouterMetrics(
     () => engine.stats(),
-    () =>
-      dataSources.reduce(
-        (sum, s) => ({ sent: sum.sent + s.counters.sent, shared: sum.shared + s.counters.shared }),
-        { sent: 0, shared: 0 },
-      ),
+    () => {
+      const total = {
+        sent: 0,
+        shared: 0,
+        merged: gateway.planExecutor.counters.merged + engine.mergedFetches,
+      };
+      for (const source of dataSources) {
+        total.sent += source.counters.sent;
+        total.shared += source.counters.shared;
+      }
+      return total;
+    },
   );
   const demand = new DemandControl({
     ...config.demandControl,

@@ -128,3 +128,67 @@ describe('subgraph request sharing', () => {
     expect(requests).toBe(20);
   });
 });
+
+describe('inbound operation sharing (INBOUND_DEDUP=true)', () => {
+  let dir: string;
+  let subgraph: Awaited<ReturnType<typeof startSlowSubgraph>>;
+  let router: RunningRouter;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'router-inbound-dedupe-'));
+    subgraph = await startSlowSubgraph();
+    const schemaPath = join(dir, 'slow.graphql');
+    writeFileSync(schemaPath, SDL);
+    const supergraphPath = join(dir, 'supergraph.graphql');
+    writeFileSync(
+      supergraphPath,
+      composeSupergraph([{ name: 'slow', routingUrl: subgraph.url, schemaPath }]).supergraphSdl,
+    );
+    // Subgraph sharing off, so that every saved request is the inbound sharing's.
+    router = await startRouter(
+      loadConfig({
+        PORT: '0',
+        SUPERGRAPH_PATH: supergraphPath,
+        JWT_SECRET: SECRET,
+        INBOUND_DEDUP: 'true',
+        SUBGRAPH_DEDUP: 'false',
+        ROUTER_EXECUTOR: 'router',
+      }),
+      quiet,
+    );
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await subgraph?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const burst = async (query: string, headers: (n: number) => Record<string, string> = () => ({})) => {
+    const before = subgraph.requests();
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => postGraphQL(router.url, query, {}, headers(n))),
+    );
+    return { answers, requests: subgraph.requests() - before };
+  };
+
+  it('should run identical queries in flight once, each caller answered in full', async () => {
+    const { answers, requests } = await burst('{ slow(tag: "in") }');
+    expect(requests).toBeLessThanOrEqual(2);
+    for (const a of answers) expect(a.body).toEqual({ data: { slow: 'slow in' } });
+  });
+
+  it('should keep callers with different tokens apart, and never share mutations', async () => {
+    const tokens = await Promise.all(
+      [1, 2, 3].map(async (n) => (await issue({ userId: `inbound-${n}`, region: 'EU' })).token),
+    );
+    const { answers, requests } = await burst('{ whoami }', (n) => bearer(tokens[n % 3]!));
+    expect(requests).toBeGreaterThanOrEqual(3);
+    for (const [n, a] of answers.entries()) {
+      expect((a.body.data as { whoami: string }).whoami).toBe(tokens[n % 3]!.slice(-8));
+    }
+    const bumps = await burst('mutation { bump }');
+    expect(bumps.requests).toBe(12);
+    expect(new Set(bumps.answers.map((a) => (a.body.data as { bump: number }).bump)).size).toBe(12);
+  });
+});

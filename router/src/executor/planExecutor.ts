@@ -93,7 +93,7 @@ function compileRequires(
   return (source) => {
     if (source === null) return null;
     const object = source as Json;
-    const result = Object.create(null) as Json;
+    const result: Json = {};
     for (const step of steps) {
       if (step.name !== undefined) {
         const value = Object.hasOwn(object, step.name) ? object[step.name] : undefined;
@@ -117,7 +117,8 @@ function compileRequires(
  */
 export function mergeInto(target: Json, source: Json | null | undefined): void {
   if (source === undefined || source === null) return;
-  for (const key of Object.keys(source)) {
+  // JSON objects: no enumerable inherited keys.
+  for (const key in source) {
     const value = source[key];
     if (value === undefined) continue;
     // Own keys only: a field named like an Object.prototype member is data, not a method.
@@ -402,7 +403,7 @@ export async function executePlan(
     prepared,
     variables,
     send: sendFetch,
-    data: Object.create(null) as Json,
+    data: {},
     errors: [],
   };
   const node = prepared.plan.node;

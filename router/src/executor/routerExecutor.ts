@@ -206,6 +206,10 @@ export class RouterExecutor {
   private generation: Generation | undefined;
   /** Operations answered EXECUTOR_MISMATCH (compare mode). */
   mismatches = 0;
+  /** Fetches sent inside a sibling's request; operations answered by an identical one in flight. */
+  readonly counters = { merged: 0, sharedOperations: 0 };
+  /** Identical queries in flight (INBOUND_DEDUP), by document, variables and caller. */
+  private readonly inFlight = new Map<string, Promise<PlanResult>>();
 
   constructor(
     private readonly mode: ExecutorMode,
@@ -214,6 +218,8 @@ export class RouterExecutor {
       exposeQueryPlans: boolean;
       /** Merge sibling entity fetches to one subgraph into one request. @default true */
       mergeFetches?: boolean;
+      /** Share one execution between identical queries in flight with the same credentials. @default false */
+      inboundDedup?: boolean;
     },
   ) {}
 
@@ -273,11 +279,56 @@ export class RouterExecutor {
     }
     if ('gatewayOnly' in prepared) return gateway(ctx);
     const { definition } = prepared;
-    const variables = ctx.request.variables;
     if (definition.variableDefinitions?.length) {
-      const { errors } = getVariableValues(state.schema, definition.variableDefinitions, variables ?? {});
+      const { errors } = getVariableValues(
+        state.schema,
+        definition.variableDefinitions,
+        ctx.request.variables ?? {},
+      );
       if (errors) return { errors: [...errors] };
     }
+    const run = () => this.run(state, generation, prepared, ctx, oracle);
+    const result =
+      this.options.inboundDedup && definition.operation === 'query' && this.mode === 'router'
+        ? { ...(await this.shared(ctx, run)) }
+        : await run();
+    return this.withQueryPlan(result, prepared.plan, ctx);
+  }
+
+  /**
+   * One execution for identical queries in flight at once (INBOUND_DEDUP): same
+   * document, operation, variables, token and client address. Each caller gets its own
+   * result object; the data underneath is shared, and only read from then on.
+   */
+  private shared(ctx: GatewayRequestContext, run: () => Promise<PlanResult>): Promise<PlanResult> {
+    const key = [
+      ctx.request.query ?? '',
+      ctx.request.operationName ?? '',
+      JSON.stringify(ctx.request.variables ?? {}),
+      ctx.context.authorization ?? '',
+      ctx.context.clientAddress ?? '',
+    ].join('\u0000');
+    const running = this.inFlight.get(key);
+    if (running) {
+      this.counters.sharedOperations += 1;
+      return running;
+    }
+    const started = run().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, started);
+    return started;
+  }
+
+  private run(
+    state: GatewayState,
+    generation: Generation,
+    prepared: PreparedPlan & { definition: OperationDefinitionNode },
+    ctx: GatewayRequestContext,
+    oracle: (
+      plan: QueryPlan,
+      services: ServiceMap,
+      definition: OperationDefinitionNode,
+    ) => Promise<PlanResult>,
+  ): Promise<PlanResult> {
     const policy = ctx.overallCachePolicy?.restrict
       ? (ctx.overallCachePolicy as CachePolicyRestrictor)
       : undefined;
@@ -289,25 +340,28 @@ export class RouterExecutor {
         return Promise.reject(new Error(`Couldn't find service with name "${fetch.serviceName}"`));
       return fetchFromSubgraph(source.client, fetch, fetchVariables, ctx.context, policy);
     };
-    const send = this.options.mergeFetches === false ? direct : mergingSender(direct);
-    const run = (sender: FetchSender) => executePlan(prepared, generation.types, variables, sender);
-    const result =
-      this.mode === 'compare'
-        ? await compareWithOracle(
-            send,
-            run,
-            (services) => oracle(prepared.plan, services, definition),
-            Object.keys(state.serviceMap),
-            (details) => {
-              this.mismatches += 1;
-              this.options.logger.error(
-                { operationName: ctx.request.operationName, ...details },
-                'executor mismatch: the router executor and the gateway executor answered differently',
-              );
-            },
-          )
-        : await run(send);
-    return this.withQueryPlan(result, prepared.plan, ctx);
+    const send =
+      this.options.mergeFetches === false
+        ? direct
+        : mergingSender(direct, (parts) => {
+            this.counters.merged += parts - 1;
+          });
+    const execute = (sender: FetchSender) =>
+      executePlan(prepared, generation.types, ctx.request.variables, sender);
+    if (this.mode !== 'compare') return execute(send);
+    return compareWithOracle(
+      send,
+      execute,
+      (services) => oracle(prepared.plan, services, prepared.definition),
+      Object.keys(state.serviceMap),
+      (details) => {
+        this.mismatches += 1;
+        this.options.logger.error(
+          { operationName: ctx.request.operationName, ...details },
+          'executor mismatch: the router executor and the gateway executor answered differently',
+        );
+      },
+    );
   }
 
   /**

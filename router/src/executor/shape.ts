@@ -2,11 +2,12 @@ import {
   type CompositeType,
   ERRORS,
   isCompositeType,
+  isCustomScalarType,
+  isEnumType,
   isListType,
   isNonNullType,
   isObjectType,
   isSubtype,
-  isValidLeafValue,
   type NamedType,
   type Operation,
   type Schema,
@@ -69,7 +70,7 @@ type ValueShape = { leafy: boolean } & (
   | { kind: 'nonNull'; type: Type; ofType: Type; inner: ValueShape }
   | { kind: 'list'; type: Type; inner: ValueShape }
   | { kind: 'composite'; type: CompositeType; set: CompiledSet }
-  | { kind: 'leaf'; type: Type }
+  | { kind: 'leaf'; type: Type; valid: (value: unknown) => boolean }
 );
 
 /** What one request's shaping carries along. */
@@ -78,6 +79,10 @@ interface Run {
   variables: Record<string, unknown>;
   errors: GraphQLError[];
   path: (string | number)[];
+  /** Set by each `update` call: its value is a null that must bubble up. */
+  invalid: boolean;
+  /** Set by each `update` call: an error was recorded for its value or below. */
+  hasErrors: boolean;
 }
 
 const BUBBLE = true;
@@ -109,6 +114,9 @@ function compileSet(selectionSet: SelectionSet, schema: Schema): CompiledSet {
       if (field.definition.isSchemaIntrospectionField()) {
         throw new Error('Introspection fields are answered by the gateway executor.');
       }
+      // Output objects are plain objects, where this name would set the prototype.
+      if (field.responseName() === '__proto__')
+        throw new Error('The gateway executor answers "__proto__" aliases.');
       items.push({
         field: true,
         responseName: field.responseName(),
@@ -142,7 +150,7 @@ function compileValue(type: Type, selectionSet: SelectionSet | undefined, schema
     if (!selectionSet) throw new Error(`Invalid empty selection set for composite type ${type}`);
     return { leafy, kind: 'composite', type, set: compileSet(selectionSet, schema) };
   }
-  return { leafy, kind: 'leaf', type };
+  return { leafy, kind: 'leaf', type, valid: leafCheck(type, schema) };
 }
 
 /** Whether the operation selects `__schema` or `__type` anywhere (the gateway's executor answers those). */
@@ -214,7 +222,7 @@ function applySet(
     if (item.conditions && skipped(item.conditions, run.variables)) continue;
     if (item.field) {
       const name = item.responseName;
-      const outputValue = output[name];
+      const outputValue = Object.hasOwn(output, name) ? output[name] : undefined;
       let inputValue = (Object.hasOwn(input, name) ? input[name] : undefined) ?? null;
       if (item.isTypename) {
         if (outputValue === undefined) {
@@ -231,10 +239,9 @@ function applySet(
         continue;
       }
       run.path.push(name);
-      const updated = update(run, item.value, outputValue, inputValue, parentType);
-      output[name] = updated.value;
+      output[name] = update(run, item.value, outputValue, inputValue, parentType);
       run.path.pop();
-      if (updated.invalid) return BUBBLE;
+      if (run.invalid) return BUBBLE;
     } else {
       const typename = input[typenameFieldName];
       if (typename && typeof typename !== 'string') {
@@ -248,31 +255,34 @@ function applySet(
   return false;
 }
 
-interface Updated {
-  value: unknown;
-  invalid: boolean;
-  hasErrors: boolean;
+/** Sets the flags `update` answers beside its value, and passes the value through. */
+function flagged(run: Run, value: unknown, invalid: boolean, hasErrors: boolean): unknown {
+  run.invalid = invalid;
+  run.hasErrors = hasErrors;
+  return value;
 }
 
-const KEPT_NULL: Updated = Object.freeze({ value: null, invalid: false, hasErrors: false }) as Updated;
-
-function kept(value: unknown): Updated {
-  return value === null ? KEPT_NULL : { value, invalid: false, hasErrors: false };
-}
-
+/**
+ * The completed value of one field (or list element), as the gateway's
+ * updateOutputValue computes it. Beside it, in `run.invalid` (a null that must bubble
+ * to the parent) and `run.hasErrors` (an error was recorded below), read by the caller
+ * right after the call: no result object per value.
+ */
 function update(
   run: Run,
   shape: ValueShape,
   outputValue: unknown,
   inputValue: unknown,
   parentType: CompositeType,
-): Updated {
-  if (outputValue === null || (outputValue !== undefined && shape.leafy)) return kept(outputValue);
+): unknown {
+  if (outputValue === null || (outputValue !== undefined && shape.leafy)) {
+    return flagged(run, outputValue, false, false);
+  }
   switch (shape.kind) {
     case 'nonNull': {
-      const inner = update(run, shape.inner, outputValue, inputValue, parentType);
-      if (inner.value === null) {
-        if (!inner.hasErrors) {
+      const value = update(run, shape.inner, outputValue, inputValue, parentType);
+      if (value === null) {
+        if (!run.hasErrors) {
           run.errors.push(
             ERRORS.INVALID_GRAPHQL.err(
               `Cannot return null for non-nullable ${lastElementDescription(run.path, shape.ofType, parentType)}.`,
@@ -280,12 +290,12 @@ function update(
             ),
           );
         }
-        return { value: null, invalid: true, hasErrors: true };
+        return flagged(run, null, true, true);
       }
-      return kept(inner.value);
+      return flagged(run, value, false, false);
     }
     case 'list': {
-      if (inputValue === null) return KEPT_NULL;
+      if (inputValue === null) return flagged(run, null, false, false);
       if (!Array.isArray(inputValue)) {
         throw new Error(
           `Invalid non-list value ${inputValue} returned by subgraph for list type ${shape.type}`,
@@ -307,16 +317,15 @@ function update(
       let hasErrors = false;
       for (let i = 0; i < inputValue.length; i += 1) {
         run.path.push(i);
-        const element = update(run, shape.inner, existing?.[i], inputValue[i], parentType);
+        out[i] = update(run, shape.inner, existing?.[i], inputValue[i], parentType);
         run.path.pop();
-        if (element.invalid) nullify = true;
-        if (element.hasErrors) hasErrors = true;
-        out[i] = element.value;
+        if (run.invalid) nullify = true;
+        if (run.hasErrors) hasErrors = true;
       }
-      return { value: nullify ? null : out, invalid: false, hasErrors };
+      return flagged(run, nullify ? null : out, false, hasErrors);
     }
     case 'composite': {
-      if (inputValue === null) return KEPT_NULL;
+      if (inputValue === null) return flagged(run, null, false, false);
       if (typeof inputValue !== 'object') {
         throw new Error(
           `Invalid non-object value ${inputValue} returned by subgraph for composite type ${shape.type}`,
@@ -342,29 +351,44 @@ function update(
               { path: Array.from(run.path) },
             ),
           );
-          return { value: null, invalid: false, hasErrors: true };
+          return flagged(run, null, false, true);
         }
         objectType = named;
       }
-      const out = (outputValue as Record<string, unknown> | undefined) ?? Object.create(null);
+      const out = (outputValue as Record<string, unknown> | undefined) ?? {};
       const bubbled = applySet(run, shape.set, object, out, objectType);
-      return { value: bubbled ? null : out, invalid: false, hasErrors: bubbled };
+      return flagged(run, bubbled ? null : out, false, bubbled);
     }
     case 'leaf': {
-      if (inputValue === null) return KEPT_NULL;
-      const valid = isValidLeafValue(run.schema, inputValue, shape.type as never);
-      if (!valid) {
+      if (inputValue === null) return flagged(run, null, false, false);
+      if (!shape.valid(inputValue)) {
         run.errors.push(
           ERRORS.INVALID_GRAPHQL.err(
             `Invalid value found for ${lastElementDescription(run.path, shape.type, parentType)}.`,
             { path: Array.from(run.path) },
           ),
         );
-        return { value: null, invalid: false, hasErrors: true };
+        return flagged(run, null, false, true);
       }
-      return kept(inputValue);
+      return flagged(run, inputValue, false, false);
     }
   }
+}
+
+/**
+ * federation's isValidLeafValue for one leaf type, decided once: custom scalars take
+ * anything, Boolean a boolean, Int (and ID) an integer, Float a finite number, an
+ * enum one of its values, String and ID a string.
+ */
+function leafCheck(type: Type, schema: Schema): (value: unknown) => boolean {
+  if (isCustomScalarType(type)) return () => true;
+  const integer = (v: number) => Number.isFinite(v) && /^-?(?:0|[1-9][0-9]*)$/.test(String(v));
+  if (type === schema.booleanType()) return (v) => typeof v === 'boolean';
+  if (type === schema.intType()) return (v) => typeof v === 'number' && integer(v);
+  if (type === schema.floatType()) return (v) => typeof v === 'number' && Number.isFinite(v);
+  if (type === schema.idType()) return (v) => typeof v === 'string' || (typeof v === 'number' && integer(v));
+  if (isEnumType(type)) return (v) => typeof v === 'string' && type.value(v) !== undefined;
+  return (v) => typeof v === 'string';
 }
 
 /** Compiles the shaping of one operation (its fragments expanded as the gateway reads them). */
@@ -380,8 +404,10 @@ export function compileShaper(operation: Operation): Shaper {
         variables: { __proto__: null, ...defaults, ...variables } as Record<string, unknown>,
         errors: [],
         path: [],
+        invalid: false,
+        hasErrors: false,
       };
-      const data = Object.create(null) as Record<string, unknown>;
+      const data: Record<string, unknown> = {};
       const bubbled = applySet(run, set, input, data, root);
       return { data: bubbled ? null : data, errors: run.errors };
     },

@@ -141,6 +141,8 @@ export class SubscriptionEngine {
   private state: SchemaState | undefined;
   /** Events whose result the two executors answered differently (compare mode). */
   mismatches = 0;
+  /** Entity fetches sent inside a sibling's request. */
+  mergedFetches = 0;
   private schemaVersion = 0;
   private baseServices: ServiceMap = {};
   private readonly prepared = new Map<string, PreparedOperation>();
@@ -506,7 +508,12 @@ export class SubscriptionEngine {
       }
       return fetchFromSubgraph(source.client, fetch, variables, group.context);
     };
-    const send = this.options.mergeFetches === false ? direct : mergingSender(direct);
+    const send =
+      this.options.mergeFetches === false
+        ? direct
+        : mergingSender(direct, (parts) => {
+            this.mergedFetches += parts - 1;
+          });
     const ready = executable;
     const run = (sender: FetchSender) => executePlan(ready, state.types, group.variables, sender);
     if (mode !== 'compare') return run(send);

@@ -1,6 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Viewer } from '@fitness/auth';
+import type { Revocation, Viewer } from '@fitness/auth';
 import { requestUrl } from '@fitness/server-kit';
 import { GraphQLError, type GraphQLFormattedError, getOperationAST, parse } from 'graphql';
 import {
@@ -65,6 +65,15 @@ export interface WsServerOptions<TAuth> {
   clientAddress?(req: IncomingMessage): string | undefined;
   /** When the connection's credentials stop being valid: the socket is closed with 4403 then. */
   expiresAt?(auth: TAuth): Date | undefined;
+  /**
+   * Token revocations as they happen (a deleted account, a signOutEverywhere): each
+   * connection whose credentials one refuses is closed with 4403 at once, also one
+   * whose connection_init was being checked when it came.
+   */
+  revocations?: {
+    onRevoked(listener: (revocation: Revocation) => void): () => void;
+    refuses(auth: TAuth, revocation: Revocation): boolean;
+  };
   /** Turns the connection's auth into a subscription request's identity. */
   identity(auth: TAuth): {
     viewer: Viewer;
@@ -143,14 +152,23 @@ export function serveWebSockets<TAuth>(options: WsServerOptions<TAuth>): WsServe
   };
   options.server.on('upgrade', onUpgrade);
 
+  const open = new Set<Connection<TAuth>>();
+  const stopRevocations = options.revocations?.onRevoked((revocation) => {
+    for (const connection of open) connection.revoked(revocation);
+  });
+
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     if (ws.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) {
       ws.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
     }
     options.metrics?.connectionOpened();
-    new Connection(ws, req, options, limits);
-    ws.once('close', () => options.metrics?.connectionClosed());
+    const connection = new Connection(ws, req, options, limits);
+    open.add(connection);
+    ws.once('close', () => {
+      open.delete(connection);
+      options.metrics?.connectionClosed();
+    });
   });
 
   const heartbeat = setInterval(() => {
@@ -172,6 +190,7 @@ export function serveWebSockets<TAuth>(options: WsServerOptions<TAuth>): WsServe
     close: () =>
       new Promise((resolve) => {
         clearInterval(heartbeat);
+        stopRevocations?.();
         options.server.off('upgrade', onUpgrade);
         for (const ws of wss.clients) ws.close(1001, 'Server shutting down');
         // A peer that never answers the close handshake (a phone that lost its network)
@@ -206,6 +225,8 @@ class Connection<TAuth> {
   private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** Revocations heard while connection_init was being checked, applied once it is. */
+  private heardDuringInit: Revocation[] | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -255,6 +276,17 @@ class Connection<TAuth> {
     this.expiryTimer.unref();
   }
 
+  /** Closes the socket with 4403 when the revocation refuses its credentials. */
+  revoked(revocation: Revocation): void {
+    if (this.auth === undefined) {
+      if (this.initReceived) (this.heardDuringInit ??= []).push(revocation);
+      return;
+    }
+    if (this.options.revocations?.refuses(this.auth, revocation)) {
+      this.close(CloseCode.Forbidden, 'Token has been revoked.');
+    }
+  }
+
   private close(code: number, reason: string): void {
     if (this.closed) return;
     this.ws.close(code, closeReason(reason));
@@ -300,6 +332,9 @@ class Connection<TAuth> {
           }
           return;
         }
+        for (const revocation of this.heardDuringInit ?? []) this.revoked(revocation);
+        this.heardDuringInit = undefined;
+        if (this.closed) return;
         this.closeAtExpiry(this.options.expiresAt?.(this.auth));
         this.send({ type: MessageType.ConnectionAck });
         return;
