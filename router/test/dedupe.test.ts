@@ -49,6 +49,20 @@ async function startSlowSubgraph() {
   });
 }
 
+/** The slow subgraph and a supergraph of it alone, in a temporary directory. */
+async function slowSupergraph(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const subgraph = await startSlowSubgraph();
+  const schemaPath = join(dir, 'slow.graphql');
+  writeFileSync(schemaPath, SDL);
+  const supergraphPath = join(dir, 'supergraph.graphql');
+  writeFileSync(
+    supergraphPath,
+    composeSupergraph([{ name: 'slow', routingUrl: subgraph.url, schemaPath }]).supergraphSdl,
+  );
+  return { dir, subgraph, supergraphPath };
+}
+
 describe('subgraph request sharing', () => {
   let dir: string;
   let subgraph: Awaited<ReturnType<typeof startSlowSubgraph>>;
@@ -56,15 +70,8 @@ describe('subgraph request sharing', () => {
   let plain: RunningRouter;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'router-dedupe-'));
-    subgraph = await startSlowSubgraph();
-    const schemaPath = join(dir, 'slow.graphql');
-    writeFileSync(schemaPath, SDL);
-    const supergraphPath = join(dir, 'supergraph.graphql');
-    writeFileSync(
-      supergraphPath,
-      composeSupergraph([{ name: 'slow', routingUrl: subgraph.url, schemaPath }]).supergraphSdl,
-    );
+    let supergraphPath: string;
+    ({ dir, subgraph, supergraphPath } = await slowSupergraph('router-dedupe-'));
     const env = { PORT: '0', SUPERGRAPH_PATH: supergraphPath, JWT_SECRET: SECRET };
     sharing = await startRouter(loadConfig(env), quiet);
     plain = await startRouter(loadConfig({ ...env, SUBGRAPH_DEDUP: 'false' }), quiet);
@@ -135,15 +142,8 @@ describe('inbound operation sharing (INBOUND_DEDUP=true)', () => {
   let router: RunningRouter;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'router-inbound-dedupe-'));
-    subgraph = await startSlowSubgraph();
-    const schemaPath = join(dir, 'slow.graphql');
-    writeFileSync(schemaPath, SDL);
-    const supergraphPath = join(dir, 'supergraph.graphql');
-    writeFileSync(
-      supergraphPath,
-      composeSupergraph([{ name: 'slow', routingUrl: subgraph.url, schemaPath }]).supergraphSdl,
-    );
+    let supergraphPath: string;
+    ({ dir, subgraph, supergraphPath } = await slowSupergraph('router-inbound-dedupe-'));
     // Subgraph sharing off, so that every saved request is the inbound sharing's.
     router = await startRouter(
       loadConfig({
