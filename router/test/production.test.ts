@@ -61,6 +61,7 @@ describe('production posture at start', () => {
         'LOG_LEVEL',
         'PAYMENT_PROVIDER',
         'PAYMENTS_DATABASE_URL',
+        'REDIS_URL',
         'NATS_URL',
         'ROUTER_SUBGRAPH_SECRET',
         'JWT_SECRET',

@@ -9,6 +9,8 @@ export const loadConfig = subgraphConfig('payments', {
     /** Unset: an embedded PGlite database kept in PAYMENTS_DATA_DIR. */
     PAYMENTS_DATABASE_URL: optionalUrl(),
     PAYMENTS_DATA_DIR: z.string().default('.data/payments'),
+    /** The token revocation list shared with every service; unset: in process (single-instance mode). */
+    REDIS_URL: optionalUrl(),
     /**
      * The card processor. Only the sandbox exists so far: production must name it
      * explicitly, so that a deployment never takes free "payments" by accident.
@@ -34,10 +36,12 @@ export const loadConfig = subgraphConfig('payments', {
   },
   embeddedStores: (c) => ({
     PAYMENTS_DATABASE_URL: { url: c.PAYMENTS_DATABASE_URL, standIn: 'an embedded PGlite database' },
+    REDIS_URL: { url: c.REDIS_URL, standIn: 'token revocations known to this process only' },
   }),
   build: (c, settings, checks) => ({
     databaseUrl: c.PAYMENTS_DATABASE_URL,
     dataDir: c.PAYMENTS_DATA_DIR,
+    redisUrl: c.REDIS_URL,
     provider: c.PAYMENT_PROVIDER ?? 'sandbox',
     pendingTimeoutSeconds: c.PAYMENTS_PENDING_TIMEOUT_SECONDS,
     tokens: checkedTokenSettings(c, settings.production, checks),
