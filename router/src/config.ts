@@ -5,6 +5,7 @@ import {
   logFormat,
   logLevel,
   nodeEnv,
+  optionalUrl,
   parseConfig,
   port,
   routerSecretEnv,
@@ -92,6 +93,15 @@ const schema = z.object({
       for (const message of problems) ctx.addIssue({ code: 'custom', message });
       return list;
     }),
+  /**
+   * The token revocation list shared with users and every subgraph; unset: in process,
+   * fed by the events only (NATS_URL or the launcher's hub).
+   */
+  REDIS_URL: optionalUrl(),
+  /** NATS JetStream: the router hears users.deleted and users.signed_out (token revocations). */
+  NATS_URL: optionalUrl(),
+  /** `ipc`: without NATS, the launcher's event hub (set by `pnpm start`, not by hand). */
+  EVENT_HUB: z.enum(['ipc']).optional(),
   /** Sent to every subgraph, which answers nothing without it. */
   ...routerSecretEnv,
   ...authEnv,
@@ -163,5 +173,6 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.Pr
     trustedProxies: c.TRUSTED_PROXIES,
     routerSecret: routerSecretFrom(c, production, checks.report),
     tokens: checkedTokenSettings(c, production, checks),
+    revocation: { redisUrl: c.REDIS_URL, natsUrl: c.NATS_URL, eventHub: c.EVENT_HUB },
   };
 }

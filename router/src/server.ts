@@ -23,6 +23,7 @@ import { RouterGateway } from './gateway.js';
 import { nestsDeeperThan, operationLimitRules, tooDeeplyNested } from './limits.js';
 import { createRouterMetrics } from './metrics.js';
 import { PersistedQueries } from './persistedQueries.js';
+import { refusesConnection, startRevocations } from './revocation.js';
 import { OperationSafelist } from './safelist.js';
 import { SubgraphDataSource } from './subgraphDataSource.js';
 import { SubscriptionEngine } from './subscriptions/engine.js';
@@ -200,7 +201,9 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       ? response.body.singleResult
       : { errors: [{ message: 'Incremental delivery is not supported on this transport.' }] };
   };
-  const verify = createTokenVerifier(config.tokens);
+  // Revoked tokens (a deleted account, a signOutEverywhere) are refused like invalid ones.
+  const revocations = await startRevocations(config.revocation, logger);
+  const verify = createTokenVerifier(config.tokens, { revocations: revocations.list });
   const identify = (viewer: RouterContext['viewer'], req: IncomingMessage): RouterContext => ({
     viewer,
     authorization: viewer.userId ? req.headers.authorization : undefined,
@@ -314,14 +317,21 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       const authorization = raw ?? undefined;
       const viewer = await viewerFromAuthorization(authorization, verify);
       const token = viewer.userId ? bearerToken(authorization) : undefined;
+      // Verified just above; read again for its expiry, which the socket must not outlive,
+      // and its issue time, which a revocation may refuse.
+      const verified = token ? await verify(token) : undefined;
       return {
         ...identify(viewer, req),
         authorization: viewer.userId ? authorization : undefined,
-        // Verified just above; read again for its expiry, which the socket must not outlive.
-        tokenExpiresAt: token ? (await verify(token)).expiresAt : undefined,
+        tokenExpiresAt: verified?.expiresAt,
+        tokenIssuedAt: verified?.issuedAt,
       };
     },
     expiresAt: (auth) => auth.tokenExpiresAt,
+    revocations: {
+      onRevoked: (listener) => revocations.list.onRevoked(listener),
+      refuses: refusesConnection,
+    },
     admitSource,
     clientAddress: (req) =>
       clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustedProxies),
@@ -349,6 +359,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       await closeHttpServer(server);
       await apollo.stop();
       await Promise.all(dataSources.map((source) => source.close()));
+      await revocations.stop();
     },
   };
 }

@@ -157,7 +157,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env,
       stdio: hub ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
-    if (hub && name !== 'router') hub.attach(processChannel(child));
+    // The router too: it hears users.deleted and users.signed_out (token revocations).
+    if (hub) hub.attach(processChannel(child));
     const running: RunningService = {
       name,
       port,
