@@ -9,10 +9,13 @@ import {
   closeHttpServer,
   createFormatError,
   createHttpApp,
+  currentRequestId,
   invalidCredentials,
   type Logger,
   listen,
   requestUrl,
+  runInRequestScope,
+  saneRequestId,
 } from '@fitness/server-kit';
 import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
@@ -45,8 +48,7 @@ export interface RunningRouter {
 
 /** The request id a client or load balancer sent, if it is sane; a new one otherwise. */
 function requestIdOf(header: string | string[] | undefined): string {
-  const value = Array.isArray(header) ? header[0] : header;
-  return value && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : randomUUID();
+  return saneRequestId(header) ?? randomUUID();
 }
 
 /** A GraphQL request from a POST body or a GET query string; undefined if it is neither. */
@@ -207,7 +209,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   const identify = (viewer: RouterContext['viewer'], req: IncomingMessage): RouterContext => ({
     viewer,
     authorization: viewer.userId ? req.headers.authorization : undefined,
-    requestId: requestIdOf(req.headers['x-request-id']),
+    // The one createHttpApp chose for the request's log lines (see `requestId` below).
+    requestId: currentRequestId() ?? requestIdOf(req.headers['x-request-id']),
     clientAddress: clientAddressOf(
       req.socket.remoteAddress,
       req.headers['x-forwarded-for'],
@@ -219,6 +222,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     apollo,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
+    // On every log line of the request, here and (forwarded) in every subgraph.
+    requestId: (req) => requestIdOf(req.headers['x-request-id']),
     // The token is checked before planning: a bad one is a 401, not a partial result.
     authenticate: async (req) => identify(await viewerFromHeaders(req.headers, verify), req),
     // Subscriptions over HTTP: Apollo Server cannot run them on a gateway; the engine can.
@@ -336,8 +341,11 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     clientAddress: (req) =>
       clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustedProxies),
     identity: (auth) => auth,
-    // A request id per operation, as over HTTP.
-    execute: (request, auth) => executeOnce(request, { ...auth, requestId: requestIdOf(undefined) }),
+    // A request id per operation, as over HTTP, on the operation's log lines too.
+    execute: (request, auth) => {
+      const requestId = requestIdOf(undefined);
+      return runInRequestScope({ requestId }, () => executeOnce(request, { ...auth, requestId }));
+    },
     metrics: {
       connectionOpened: metrics.wsConnectionOpened,
       connectionClosed: metrics.wsConnectionClosed,

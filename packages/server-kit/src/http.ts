@@ -5,6 +5,7 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { type Check, runCheck, runChecks } from './health.js';
+import { type RequestScope, runInRequestScope, saneRequestId, traceIdOf } from './requestScope.js';
 
 /** A plain route beside GraphQL: `'GET /health'`, `'POST /webhooks/payments'`. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> | void;
@@ -20,6 +21,11 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
    * GraphQLError) costs the service nothing, e.g. a request that is not from the router.
    */
   admit?: (req: IncomingMessage) => void;
+  /**
+   * The id of each GraphQL request, once admitted: every log line written while it is
+   * handled carries it (and the trace id). @default the x-request-id header, when sane
+   */
+  requestId?: (req: IncomingMessage) => string | undefined;
   /**
    * Runs before GraphQL for every request. A thrown GraphQLError becomes the whole
    * response, with the status in `extensions.http.status` (e.g. 401 for a bad token).
@@ -183,6 +189,8 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const routes = options.routes ?? {};
   const { logger } = options;
+  const requestIdOf =
+    options.requestId ?? ((req: IncomingMessage) => saneRequestId(req.headers['x-request-id']));
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer) {
     let body: unknown;
@@ -220,7 +228,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
     res.end();
   }
 
-  return createServer(async (req, res) => {
+  async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope) {
     const url = requestUrl(req);
     try {
       if (options.corsOrigins?.length) applyCors(req, res, options.corsOrigins);
@@ -249,6 +257,8 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
       }
       if (url.pathname === graphqlPath && (req.method === 'GET' || req.method === 'POST')) {
         options.admit?.(req);
+        scope.requestId = requestIdOf(req);
+        scope.traceId = traceIdOf(req.headers);
         await handleGraphQL(
           req,
           res,
@@ -280,6 +290,12 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
         ]);
       }
     }
+  }
+
+  return createServer((req, res) => {
+    // Filled in once the request is admitted; log lines written meanwhile carry nothing.
+    const scope: RequestScope = {};
+    return runInRequestScope(scope, () => handle(req, res, scope));
   });
 }
 

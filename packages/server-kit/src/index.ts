@@ -43,6 +43,16 @@ export { createLogger, type Logger } from './logger.js';
 export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
 export { isRegion, REGIONS, type Region } from './regions.js';
 export {
+  currentRequestId,
+  logScopeFields,
+  type RequestScope,
+  requestScope,
+  runInRequestScope,
+  saneRequestId,
+  traceIdOf,
+  tracingEnabled,
+} from './requestScope.js';
+export {
   type RunningSubgraph,
   runSubgraph,
   type Stoppable,

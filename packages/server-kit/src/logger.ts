@@ -1,5 +1,6 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
+import { logScopeFields } from './requestScope.js';
 
 export type { Logger } from 'pino';
 
@@ -29,17 +30,27 @@ const REDACT = [
 ];
 
 /**
- * One logger per service, with `service` bound on every line. JSON lines by
+ * One logger per service, with `service` bound on every line, and on every line
+ * written while a request is handled its `requestId` and `traceId` (see
+ * runInRequestScope), whichever logger or child logger writes it. JSON lines by
  * default; readable, coloured lines when `format` says so (`auto`: when stdout is a
  * terminal). Redaction applies to both.
  */
-export function createLogger(service: string, level: string = 'info', format: LogFormat = 'json'): Logger {
+export function createLogger(
+  service: string,
+  level: string = 'info',
+  format: LogFormat = 'json',
+  /** Where JSON lines go instead of stdout (tests read them). */
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level,
     base: { service },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: logScopeFields,
   };
+  if (destination) return pino(options, destination);
   return wantsPretty(format)
     ? pino(options, prettyStream({ color: process.stdout.isTTY === true }))
     : pino(options);

@@ -7,6 +7,7 @@ export {
   postGraphQL,
   type SingleResult,
 } from './graphql.js';
+export { logLines } from './logs.js';
 export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer } from './ownServers.js';
 export { seededRandom } from './random.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';

@@ -1,0 +1,54 @@
+import { createLogger } from '@fitness/server-kit';
+import { logLines } from '@fitness/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { type RunningRouter, startRouter } from '../src/server.js';
+import { startStubSupergraph } from './stubSupergraph.js';
+
+const SDL = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query { headline: String }
+`;
+
+describe('router log lines', () => {
+  let stubs: Awaited<ReturnType<typeof startStubSupergraph>>;
+  let router: RunningRouter;
+  let url: string;
+  const { stream, lines } = logLines();
+
+  beforeAll(async () => {
+    stubs = await startStubSupergraph([
+      { name: 'news', sdl: SDL, resolvers: { Query: { headline: () => 'news' } } },
+    ]);
+    router = await startRouter(
+      loadConfig({ PORT: '0', SUPERGRAPH_PATH: stubs.supergraphPath, SUBGRAPH_TIMEOUT_MS: '2000' }),
+      createLogger('router', 'info', 'json', stream),
+    );
+    url = `http://127.0.0.1:${router.port}/graphql`;
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await stubs?.stop();
+  });
+
+  it("should log a subgraph's outage with the request id of the request that met it", async () => {
+    await stubs.subgraphs.news!.stop();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'client-chosen-id' },
+      body: JSON.stringify({ query: '{ headline }' }),
+    });
+    expect(response.status).toBe(200);
+    const outage = lines.find(
+      (line) => line.msg === 'subgraph unavailable; its fields answer null with an error',
+    );
+    expect(outage).toMatchObject({ service: 'router', subgraph: 'news', requestId: 'client-chosen-id' });
+  });
+
+  it('should leave no request id on lines written outside a request', () => {
+    const listening = lines.find((line) => line.msg === 'router listening');
+    expect(listening).toBeDefined();
+    expect(listening).not.toHaveProperty('requestId');
+  });
+});
