@@ -27,6 +27,7 @@ export {
   runCheck,
   runChecks,
 } from './health.js';
+export { HELD_ACCOUNTS_PATH, heldAccountsRoute } from './heldAccounts.js';
 export {
   closeHttpServer,
   createHttpApp,

@@ -1,7 +1,8 @@
 import { subgraphAuth } from '@fitness/auth';
 import { connectEventBus, startOutboxRelay } from '@fitness/events';
-import { runSubgraph } from '@fitness/server-kit';
+import { heldAccountsRoute, runSubgraph } from '@fitness/server-kit';
 import { startPaymentsErasure } from './accounts/erasure.js';
+import { heldUserIds } from './accounts/held.js';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { SandboxPaymentProvider } from './datasources/PaymentProvider.js';
@@ -20,6 +21,8 @@ runSubgraph({
     logger.warn({ provider: config.provider }, 'payments use the sandbox provider: no real card is charged');
     return {
       context: (viewer) => createContext(viewer, { store: stores.store, provider, logger }),
+      // For the accounts audit of users: whose data is here.
+      routes: heldAccountsRoute(config.routerSecret, () => heldUserIds(stores.pool)),
       background: [
         // The outbox keeps events while the bus is away: an outage of it is a detail.
         await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger }),

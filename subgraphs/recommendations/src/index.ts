@@ -1,7 +1,8 @@
 import { subgraphAuth } from '@fitness/auth';
 import { connectEventBus } from '@fitness/events';
-import { runSubgraph } from '@fitness/server-kit';
+import { heldAccountsRoute, runSubgraph } from '@fitness/server-kit';
 import { startRecommendationsErasure } from './accounts/erasure.js';
+import { heldUserIds } from './accounts/held.js';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { Advisor } from './engine/advisor.js';
@@ -33,6 +34,8 @@ runSubgraph({
       // Advice can always be computed from the request; the read model and cache only improve it.
       ready: () => true,
       dependencies: { cache: stores.ready },
+      // For the accounts audit of users: whose data is here.
+      routes: heldAccountsRoute(config.routerSecret, () => heldUserIds(stores.features, stores.cache)),
       // Deleted accounts: their features, their part of the model and their cached advice.
       background: [
         features,

@@ -109,7 +109,9 @@ describe.each(adapters)('RecommendationCache contract on $name', (adapter) => {
     await cache.set(`recs:v2:gone*:${'3'.repeat(32)}`, records('g3'));
     await cache.set(`recs:v1:gone*x:${'4'.repeat(32)}`, records('other'));
     await cache.set(key('stay'), records('stay'));
+    expect([...(await cache.userIds())]).toEqual(expect.arrayContaining(['gone*', 'gone*x', 'user-stay']));
     await cache.deleteUser('gone*');
+    expect([...(await cache.userIds())]).not.toContain('gone*');
     for (const digit of ['1', '2'])
       expect(await cache.get(`recs:v1:gone*:${digit.repeat(32)}`)).toBeUndefined();
     expect(await cache.get(`recs:v2:gone*:${'3'.repeat(32)}`)).toBeUndefined();

@@ -111,7 +111,9 @@ describe.each(featureEngines())('FeatureStore contract on $name', (engine) => {
       logged('gone', daysAgo(3, now), [...sets('deadlift', 140, 3), ...sets('plank', null, 1)]),
     ];
     for (const c of mine) await store.apply(c, now);
+    expect(await store.userIds()).toEqual(new Set(['stay', 'gone']));
     expect(await store.eraseUser('gone')).toBe('applied');
+    expect(await store.userIds()).toEqual(new Set(['stay']));
     expect(await others()).toEqual(before);
     expect(await snapshot(store, ['gone'])).toMatchObject({ gone: { exercises: [], groups: [], done: [] } });
     // Late events of the account: a logging never seen, a deletion of one erased.

@@ -1,7 +1,8 @@
 import { subgraphAuth } from '@fitness/auth';
 import { connectEventBus, startOutboxRelay } from '@fitness/events';
-import { runSubgraph } from '@fitness/server-kit';
+import { heldAccountsRoute, runSubgraph } from '@fitness/server-kit';
 import { startWorkoutsErasure } from './accounts/erasure.js';
+import { heldUserIds } from './accounts/held.js';
 import { loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { leaderboardMetrics } from './leaderboards/metrics.js';
@@ -42,6 +43,8 @@ runSubgraph({
       // Workouts are the primary store; the boards are a read model that catches up.
       dependencies: { leaderboards: () => leaderboards.ready() },
       registry: leaderboardMetrics(leaderboards.live),
+      // For the accounts audit of users: whose data is here.
+      routes: heldAccountsRoute(config.routerSecret, () => heldUserIds(stores.pool, leaderboards.store)),
       // Subscriptions over graphql-ws; its stop also ends the leaderboard consumer and notices.
       websocket: leaderboards,
       // After HTTP has drained: the erasure finishes its event, the relay finishes (and

@@ -5,6 +5,7 @@ import {
   encodeRecommendations,
   type RecommendationCache,
   userKeyPattern,
+  userOfKey,
 } from './RecommendationCache.js';
 
 export interface MemoryRecommendationCacheOptions {
@@ -67,6 +68,15 @@ export class MemoryRecommendationCache implements RecommendationCache {
   async deleteUser(userId: string): Promise<void> {
     const { matches } = userKeyPattern(userId);
     for (const key of this.entries.keys()) if (matches(key)) this.entries.delete(key);
+  }
+
+  async userIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const [key, entry] of this.entries) {
+      const userId = userOfKey(key);
+      if (userId !== undefined && entry.expiresAt > this.now()) ids.add(userId);
+    }
+    return ids;
   }
 
   async ping(): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { TrainingSnapshot } from '../engine/rules.js';
 import type { RecommendationKind, RecommendationRecord } from './models.js';
 
@@ -17,6 +18,8 @@ export interface RecommendationCache {
   set(key: string, value: readonly RecommendationRecord[], ttlSeconds?: number): Promise<void>;
   /** Removes every entry of the user (any training, any key version): an account's erasure. */
   deleteUser(userId: string): Promise<void>;
+  /** Every user with an entry (the accounts audit). */
+  userIds(): Promise<Set<string>>;
   /** True when the backing store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -42,13 +45,33 @@ const KEY_VERSION = 'v1';
  * The clock is not in the key: advice ages ("Last trained 9 days ago") for at most
  * the TTL before it is recomputed, and `generatedAt` says when it was computed.
  */
+/** Calls `each` with every batch of keys a Redis SCAN over `pattern` finds. */
+export async function scanKeys(
+  redis: Pick<Redis, 'scan'>,
+  pattern: string,
+  each: (keys: string[]) => Promise<void>,
+): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await each(keys);
+  } while (cursor !== '0');
+}
+
+/** The user id of a cache key (`recs:<version>:<userId>:<digest>`), if it is one. */
+export function userOfKey(key: string): string | undefined {
+  const parts = key.split(':');
+  return parts.length === 4 && parts[0] === 'recs' ? parts[2] : undefined;
+}
+
 /** Text matched literally inside a Redis MATCH pattern. */
 export const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
 /** The start every key of the user's entries has, whatever its version (see cacheKey). */
 export const userKeyPattern = (userId: string) => ({
   /** `recs:` then the version then `:<userId>:` */
-  matches: (key: string) => key.startsWith('recs:') && key.split(':')[2] === userId,
+  matches: (key: string) => userOfKey(key) === userId,
   /** The same as a Redis MATCH pattern, glob characters of the id escaped. */
   glob: `recs:*:${escapeGlob(userId)}:*`,
 });

@@ -7,7 +7,9 @@ import {
   encodeRecommendations,
   escapeGlob,
   type RecommendationCache,
+  scanKeys,
   userKeyPattern,
+  userOfKey,
 } from './RecommendationCache.js';
 
 export interface RedisRecommendationCacheOptions {
@@ -51,13 +53,20 @@ export class RedisRecommendationCache implements RecommendationCache {
 
   /** SCAN for the user's keys: an erasure is rare, and the cache keeps no per-user index. */
   async deleteUser(userId: string): Promise<void> {
-    const pattern = escapeGlob(this.keyPrefix) + userKeyPattern(userId).glob;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.del(...keys);
-    } while (cursor !== '0');
+    await scanKeys(this.redis, escapeGlob(this.keyPrefix) + userKeyPattern(userId).glob, async (keys) => {
+      await this.redis.del(...keys);
+    });
+  }
+
+  async userIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    await scanKeys(this.redis, `${escapeGlob(this.keyPrefix)}recs:*`, async (keys) => {
+      for (const key of keys) {
+        const userId = userOfKey(key.slice(this.keyPrefix.length));
+        if (userId !== undefined) ids.add(userId);
+      }
+    });
+    return ids;
   }
 
   ping(): Promise<boolean> {

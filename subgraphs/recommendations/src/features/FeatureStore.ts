@@ -37,6 +37,8 @@ export interface FeatureStore {
   exercisesOf(userId: string): Promise<Set<string>>;
   /** The whole co-occurrence model (the catalogue is small: 66 exercises). */
   model(): Promise<CooccurrenceModel>;
+  /** Every user with features or incidence kept (the accounts audit). */
+  userIds(): Promise<Set<string>>;
   /** Removes everything, for a rebuild. */
   clear(): Promise<void>;
   ping(): Promise<boolean>;

@@ -121,6 +121,11 @@ export class MemoryFeatureStore implements FeatureStore {
     return { users: new Map(this.users), pairs: new Map(this.pairs), groups };
   }
 
+  async userIds(): Promise<Set<string>> {
+    const held = [...this.workouts, ...this.incidence].filter(([, entries]) => entries.size > 0);
+    return new Set(held.map(([userId]) => userId));
+  }
+
   async clear(): Promise<void> {
     for (const m of [this.markers, this.workouts, this.incidence, this.users, this.pairs, this.groups])
       m.clear();

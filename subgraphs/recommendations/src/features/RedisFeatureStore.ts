@@ -1,6 +1,7 @@
 import { closeRedis, pingRedis } from '@fitness/redis-kit';
 import type { Redis } from 'ioredis';
 import type { MuscleGroup } from '../datasources/models.js';
+import { escapeGlob, scanKeys } from '../datasources/RecommendationCache.js';
 import { DEDUPE_TTL_MS, type FeatureStore } from './FeatureStore.js';
 import {
   type CooccurrenceModel,
@@ -217,13 +218,21 @@ export class RedisFeatureStore implements FeatureStore {
     return { users: counts, pairs: numbers(pairs![1]), groups: new Map(known) };
   }
 
+  async userIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const kind of ['workouts', 'incidence']) {
+      const start = `${this.prefix}${kind}:`;
+      await scanKeys(this.redis, `${escapeGlob(start)}*`, async (keys) => {
+        for (const key of keys) ids.add(key.slice(start.length));
+      });
+    }
+    return ids;
+  }
+
   async clear(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.del(...keys);
-    } while (cursor !== '0');
+    await scanKeys(this.redis, `${escapeGlob(this.prefix)}*`, async (keys) => {
+      await this.redis.del(...keys);
+    });
   }
 
   ping(): Promise<boolean> {

@@ -6,6 +6,7 @@ import type { NewUser, ProfilePatch, UserCredentials, UserRecord } from './model
 import {
   DuplicateError,
   type EdgeChange,
+  idsWithoutUser,
   isUserId,
   type UniqueField,
   type UsersStore,
@@ -345,16 +346,7 @@ export class MongoUsersStore implements UsersStore {
       this.Follow.distinct('followerId'),
       this.Follow.distinct('followeeId'),
     ]);
-    const ids = [...new Set([...followers, ...followees].map((id) => String(id)))];
-    const missing: string[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const batch = ids.slice(i, i + 500);
-      const users = await this.usersByIds(batch);
-      batch.forEach((id, n) => {
-        if (!users[n]) missing.push(id);
-      });
-    }
-    return missing;
+    return idsWithoutUser(this, [...new Set([...followers, ...followees].map((id) => String(id)))]);
   }
 
   async ping(): Promise<boolean> {

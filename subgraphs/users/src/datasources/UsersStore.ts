@@ -82,3 +82,19 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
 export function isUserId(id: string): boolean {
   return OBJECT_ID.test(id);
 }
+
+/** Of `ids`, those that name no user (a deletion's tombstone included), asking 500 at a time. */
+export async function idsWithoutUser(
+  store: Pick<UsersStore, 'usersByIds'>,
+  ids: readonly string[],
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const batch = ids.slice(i, i + 500);
+    const users = await store.usersByIds(batch);
+    batch.forEach((id, n) => {
+      if (!users[n]) missing.push(id);
+    });
+  }
+  return missing;
+}

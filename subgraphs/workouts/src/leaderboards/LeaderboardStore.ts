@@ -33,6 +33,8 @@ export interface LeaderboardStore {
    * @returns the ids of the boards the user was on
    */
   eraseUser(userId: string, now?: Date): Promise<string[]>;
+  /** Every user on a board that can hold scores at `now` (the accounts audit). */
+  userIds(now?: Date): Promise<Set<string>>;
   /** The best `n` users with a positive score, and when the board last changed. */
   top(ref: BoardRef, n: number): Promise<BoardTop>;
   /**

@@ -57,6 +57,13 @@ export class MemoryLeaderboardStore implements LeaderboardStore {
     return changed;
   }
 
+  async userIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const id of [...this.boards.keys()])
+      for (const userId of this.live(id)?.units.keys() ?? []) ids.add(userId);
+    return ids;
+  }
+
   async top(ref: BoardRef, n: number): Promise<BoardTop> {
     const board = this.live(boardId(ref));
     if (!board) return { entries: [], updatedAt: null };

@@ -147,6 +147,17 @@ export class RedisLeaderboardStore implements LeaderboardStore {
     }
   }
 
+  async userIds(now = new Date()): Promise<Set<string>> {
+    const batch = this.redis.multi();
+    for (const ref of liveBoards(now)) batch.zrange(this.boardKey(boardId(ref)), '0', '-1');
+    const ids = new Set<string>();
+    for (const [error, members] of (await batch.exec()) ?? []) {
+      if (error) throw error;
+      for (const userId of members as string[]) ids.add(userId);
+    }
+    return ids;
+  }
+
   async top(ref: BoardRef, n: number): Promise<BoardTop> {
     const id = boardId(ref);
     const [range, updated] = (await this.redis

@@ -174,18 +174,21 @@ describe.each(engines())('LeaderboardStore contract on $name', (engine) => {
     for (const c of gone) await store.apply(c, now);
     await store.apply(change({ userId: 'kept', region: 'EU', startedAt: now }), now);
     const touched = new Set(gone.flatMap((c) => planChange(c, now).map((d) => d.id)));
+    expect(await store.userIds(now)).toEqual(new Set(['gone', 'kept']));
     const erased = await store.eraseUser('gone', now);
     expect(new Set(erased)).toEqual(touched);
     for (const ref of gone.flatMap((c) => planChange(c, now).map((d) => d.ref))) {
       expect((await store.top(ref, 10)).entries.map((e) => e.userId)).not.toContain('gone');
     }
     expect((await store.top(board({ region: 'EU' }), 10)).entries).toEqual([{ userId: 'kept', score: 1000 }]);
+    expect(await store.userIds(now)).toEqual(new Set(['kept']));
   });
 
   it('should let no late event of an erased user back on a board, and erase twice as once', async () => {
     const store = fresh();
     await store.apply(change({ userId: 'gone' }), now);
     await store.eraseUser('gone', now);
+    expect(await store.userIds(now)).toEqual(new Set());
     const late = await store.apply(change({ userId: 'gone' }), now);
     expect(late).toEqual({ outcome: 'erased', boards: [] });
     expect((await store.top(board(), 10)).entries).toEqual([]);
