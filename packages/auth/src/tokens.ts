@@ -182,6 +182,39 @@ function remoteKeySet(url: string, cache: JwksCacheOptions = {}): JWTVerifyGetKe
 }
 
 /**
+ * Tokens verified lately, so that a client's next request with the same token skips
+ * the signature check (an HMAC through WebCrypto, the largest part of a small
+ * request's CPU). HS256 only: its secret cannot change under a running service. An
+ * entry serves until the token expires, and at most a minute; only verified tokens are
+ * kept, and revocation is still checked on every request. Bounded: the oldest
+ * entries go first.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { verified: VerifiedToken; until: number }>();
+
+  constructor(
+    private readonly max = 10_000,
+    private readonly maxAgeMs = 60_000,
+  ) {}
+
+  get(token: string): VerifiedToken | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (Date.now() < entry.until) return entry.verified;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, verified: VerifiedToken): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, {
+      verified,
+      until: Math.min(verified.expiresAt.getTime(), Date.now() + this.maxAgeMs),
+    });
+  }
+}
+
+/**
  * Verifies signature, algorithm, issuer, audience and expiry, with 5 s of clock
  * tolerance. Exactly one algorithm is accepted: HS256 with the shared secret, or
  * the configured asymmetric one with keys from the JWKS. That pin is what refuses
@@ -238,9 +271,19 @@ export function createTokenVerifier(
       throw new InvalidTokenError('Token is invalid.');
     }
   };
-  if (!revocations) return verified;
-  return async (token) => {
+  // HS256 only: with a JWKS, a withdrawn key must refuse its tokens at the next refetch.
+  const cache = isAsymmetric(settings) ? undefined : new VerifiedTokens();
+  const cached = async (token: string): Promise<VerifiedToken> => {
+    if (!cache) return verified(token);
+    const known = cache.get(token);
+    if (known) return known;
     const result = await verified(token);
+    cache.set(token, result);
+    return result;
+  };
+  if (!revocations) return cached;
+  return async (token) => {
+    const result = await cached(token);
     if (await revocations.isRevoked(result.userId, result.issuedAt)) {
       throw new InvalidTokenError('Token has been revoked.');
     }

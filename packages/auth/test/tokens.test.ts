@@ -1,5 +1,5 @@
 import { base64url, SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenIssuer, createTokenVerifier, viewerFromAuthorization } from '../src/index.js';
 
 const settings = {
@@ -16,6 +16,42 @@ describe('tokens', () => {
     const verified = await verify(token);
     expect(verified.userId).toBe('user-1');
     expect(verified.expiresAt.getTime()).toBe(expiresAt.getTime());
+  });
+
+  describe('a token verified before', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('should be answered again while valid, and refused once it has expired', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { token, expiresAt } = await issue('user-cached');
+      expect((await verify(token)).userId).toBe('user-cached');
+      expect((await verify(token)).userId).toBe('user-cached');
+      // Past its expiry (and the 5 s of clock tolerance): the cached verdict is not used.
+      vi.setSystemTime(expiresAt.getTime() + 10_000);
+      await expect(verify(token)).rejects.toThrow('Token has expired.');
+    });
+
+    it('should be checked again after a minute, also when it has not expired', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { token } = await issue('user-rechecked');
+      const lookups: string[] = [];
+      const counting = createTokenVerifier(settings, {
+        revocations: {
+          isRevoked: async (userId: string) => {
+            lookups.push(userId);
+            return false;
+          },
+        } as never,
+      });
+      await counting(token);
+      await counting(token);
+      // Revocation is looked up on every request, cached or not.
+      expect(lookups).toEqual(['user-rechecked', 'user-rechecked']);
+      vi.setSystemTime(Date.now() + 61_000);
+      expect((await counting(token)).userId).toBe('user-rechecked');
+    });
   });
 
   it('should refuse an expired token', async () => {
