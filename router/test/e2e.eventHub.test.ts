@@ -123,4 +123,61 @@ describe('events between services without NATS (the launcher event hub)', () => 
       'advice from the missed event',
     );
   });
+
+  it('should carry an account deletion to every service: its token refused by the router, its board entry gone, every erasure consumer done', async () => {
+    const handle = `gone_${randomBytes(3).toString('hex')}`;
+    const signUp = await postGraphQL<{ signUp: { token: string; user: { id: string } } }>(
+      stack.routerUrl,
+      'mutation ($i: SignUpInput!) { signUp(input: $i) { token user { id } } }',
+      {
+        i: { email: `${handle}@example.com`, password: 'correct horse battery', handle, displayName: 'Gone' },
+      },
+    );
+    const { token: doomed, user } = signUp.body.data!.signUp;
+    const board = async () => {
+      const { body } = await postGraphQL<{ leaderboard: { entries: { user: { id: string } | null }[] } }>(
+        stack.routerUrl,
+        'query ($b: LeaderboardInput!) { leaderboard(board: $b) { entries { user { id } } } }',
+        { b: { metric: 'WORKOUTS', period: 'WEEK', first: 100 } },
+      );
+      return body.data!.leaderboard.entries.map((e) => e.user?.id);
+    };
+    await postGraphQL(
+      stack.routerUrl,
+      'mutation ($i: LogWorkoutInput!) { logWorkout(input: $i) { id } }',
+      { i: { id: randomUUID(), sport: 'RUN', startedAt: new Date().toISOString(), durationSec: 1800 } },
+      bearer(doomed),
+    );
+    await until(board, (ids) => ids.includes(user.id), 'the workout on the board');
+    const deleted = await postGraphQL(
+      stack.routerUrl,
+      'mutation ($p: String!) { deleteAccount(password: $p) }',
+      { p: 'correct horse battery' },
+      bearer(doomed),
+    );
+    expect(deleted.body).toEqual({ data: { deleteAccount: true } });
+    // No Redis: the router's own list learns it from users.deleted through the hub.
+    await until(
+      async () => (await postGraphQL(stack.routerUrl, '{ me { id } }', {}, bearer(doomed))).status,
+      (status) => status === 401,
+      'the router to refuse the token',
+    );
+    await until(board, (ids) => !ids.includes(user.id), 'the board entry to go');
+    const pending = async () => {
+      let total = 0;
+      for (const name of [
+        'workouts-erasure',
+        'payments-erasure',
+        'recommendations-erasure',
+        'users-erasure',
+      ]) {
+        const state = await stack.eventBus!.consumerState(name);
+        total += (state?.pending ?? 1) + (state?.ackPending ?? 0);
+      }
+      return total;
+    };
+    await until(pending, (n) => n === 0, 'every service to erase it');
+    // The other account of this suite is still served.
+    expect((await postGraphQL(stack.routerUrl, '{ me { id } }', {}, bearer(token))).status).toBe(200);
+  });
 });
