@@ -1,14 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTokenIssuer, RedisRevocationList } from '@fitness/auth';
-import { createLogger } from '@fitness/server-kit';
+import { createTokenIssuer, MemoryRevocationList, RedisRevocationList } from '@fitness/auth';
+import { createLogger, listen } from '@fitness/server-kit';
 import { bearer, postGraphQL, realService } from '@fitness/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { type RunningRouter, startRouter } from '../src/server.js';
+import { serveWebSockets } from '../src/subscriptions/wsServer.js';
 import { startLiveSubgraph, startPlayersSubgraph, writeStubSupergraph } from './subscriptionStubs.js';
 
 const logger = createLogger('revocation-test', 'silent');
@@ -101,5 +103,51 @@ describe.skipIf(!redisUrl)('token revocation in the router (Redis)', () => {
     theirs.ws.send(JSON.stringify({ type: 'ping' }));
     expect(await pong).toBe(true);
     theirs.ws.close();
+  });
+});
+
+describe('graphql-ws revocation while connection_init is being checked', () => {
+  it('should close with 4403 a connection whose token was revoked while it was being verified', async () => {
+    const revocations = new MemoryRevocationList();
+    let verified: (auth: { userId: string }) => void = () => {};
+    let checking: () => void = () => {};
+    const inCheck = new Promise<void>((done) => (checking = done));
+    const server = createServer();
+    const ws = serveWebSockets<{ userId: string }>({
+      server,
+      path: '/graphql',
+      logger,
+      engine: {} as never,
+      // The check of connection_init waits until the test lets it finish.
+      authenticate: () =>
+        new Promise((done) => {
+          verified = done;
+          checking();
+        }),
+      identity: (auth) => ({
+        viewer: { userId: auth.userId, region: null },
+        authorization: undefined,
+        requestId: 'r',
+      }),
+      execute: async () => ({}),
+      revocations: {
+        onRevoked: (listener) => revocations.onRevoked(listener),
+        refuses: (auth, revocation) => auth.userId === revocation.userId,
+      },
+    });
+    const port = await listen(server, 0, '127.0.0.1');
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+    const closed = new Promise<number>((done) => socket.once('close', (code) => done(code)));
+    const messages: string[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(data.toString()).type));
+    await new Promise((done) => socket.once('open', done));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await inCheck;
+    await revocations.revoke({ userId: 'u1', issuedBefore: null, until: new Date(Date.now() + 60_000) });
+    verified({ userId: 'u1' });
+    expect(await closed).toBe(4403);
+    expect(messages).toEqual([]);
+    await ws.close();
+    server.close();
   });
 });

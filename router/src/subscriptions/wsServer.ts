@@ -279,7 +279,7 @@ class Connection<TAuth> {
   /** Closes the socket with 4403 when the revocation refuses its credentials. */
   revoked(revocation: Revocation): void {
     if (this.auth === undefined) {
-      if (this.initReceived) (this.heardDuringInit ??= []).push(revocation);
+      if (this.initReceived) this.heardDuringInit = [...(this.heardDuringInit ?? []), revocation];
       return;
     }
     if (this.options.revocations?.refuses(this.auth, revocation)) {
