@@ -243,6 +243,8 @@ export function costError(cost: number, maxCost: number): GraphQLError {
   );
 }
 
+const ESTIMATES_PER_DOCUMENT = 16;
+
 /**
  * Demand control for one router: the directives follow the supergraph, `check`
  * serves every transport (an Apollo Server plugin for HTTP and graphql-ws queries,
@@ -251,10 +253,43 @@ export function costError(cost: number, maxCost: number): GraphQLError {
 export class DemandControl {
   private directives: CostDirectives = { weights: new Map(), listSizes: new Map() };
 
+  /** Estimates per parsed document (Apollo Server reuses it for the same text), by operation and variables. */
+  private estimates = new WeakMap<DocumentNode, Map<string, number>>();
+  private estimatesSchema: GraphQLSchema | undefined;
+
   constructor(readonly options: DemandControlOptions) {}
 
   updateSupergraph(supergraphSdl: string): void {
     this.directives = costDirectivesOf(supergraphSdl);
+    this.estimates = new WeakMap();
+  }
+
+  /** The estimate of one operation with these variables, computed once. */
+  private estimate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Record<string, unknown> | null | undefined,
+  ): number {
+    if (this.estimatesSchema !== schema) {
+      this.estimates = new WeakMap();
+      this.estimatesSchema = schema;
+    }
+    const key = `${operationName ?? ''}\u0000${variables ? JSON.stringify(variables) : ''}`;
+    let byKey = this.estimates.get(document);
+    const known = byKey?.get(key);
+    if (known !== undefined) return known;
+    const cost = estimateCost(schema, document, operationName, variables, this.directives, {
+      ...(this.options.defaultListSize ? { defaultListSize: this.options.defaultListSize } : {}),
+    });
+    if (!byKey) {
+      byKey = new Map();
+      this.estimates.set(document, byKey);
+    }
+    // Variables vary per request (ids, pages): keep the last few of each document.
+    if (byKey.size >= ESTIMATES_PER_DOCUMENT) byKey.delete(byKey.keys().next().value as string);
+    byKey.set(key, cost);
+    return cost;
   }
 
   /** The estimate, or a thrown COST_ESTIMATED_TOO_EXPENSIVE when it is over the limit (enforce mode). */
@@ -264,9 +299,7 @@ export class DemandControl {
     operationName: string | null | undefined,
     variables: Record<string, unknown> | null | undefined,
   ): number {
-    const cost = estimateCost(schema, document, operationName, variables, this.directives, {
-      ...(this.options.defaultListSize ? { defaultListSize: this.options.defaultListSize } : {}),
-    });
+    const cost = this.estimate(schema, document, operationName, variables);
     const over = cost > this.options.maxCost;
     this.options.onEstimate?.(cost, over && this.options.mode === 'enforce');
     if (over) {
