@@ -1,6 +1,9 @@
 import type { Server } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { DurationHistogram, requestDurationHistogram, requestDurationPlugin } from '@fitness/server-kit';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { FetchObserver } from './executor/subgraphClient.js';
 import type { EngineStats } from './subscriptions/engine.js';
 
 export interface RouterMetrics {
@@ -12,14 +15,19 @@ export interface RouterMetrics {
   operationCost(cost: number, refused: boolean): void;
   /** Counts HTTP responses by status. */
   observe(server: Server): void;
+  /** The Apollo Server plugin of graphql_request_duration_seconds (by operation, type, outcome). */
+  requestPlugin(): ApolloServerPlugin;
+  /** Where one subgraph's fetches are measured: router_subgraph_fetch_duration_seconds and _errors_total. */
+  subgraphFetches(subgraph: string): FetchObserver;
   /** Logs subscription activity (with events/s) every `intervalMs` while there is any. */
   startActivityLog(logger: Logger, intervalMs?: number): () => void;
 }
 
 /**
  * Prometheus metrics of one router (its own registry, so several routers can live
- * in one process): process defaults, HTTP responses, WebSocket connections and the
- * subscription engine's subscriptions, groups, upstreams, events and deliveries.
+ * in one process): process defaults, HTTP responses, operation durations, subgraph
+ * fetch durations and failures, WebSocket connections and the subscription engine's
+ * subscriptions, groups, upstreams, events and deliveries.
  */
 export function createRouterMetrics(
   stats: () => EngineStats,
@@ -119,8 +127,33 @@ export function createRouterMetrics(
     registers: [registry],
   });
 
+  const requestDurations = requestDurationHistogram(registry);
+  const fetchDurations = new DurationHistogram({
+    name: 'router_subgraph_fetch_duration_seconds',
+    help: 'HTTP requests to a subgraph for queries and mutations, from sending to the whole answer read.',
+    labelNames: ['subgraph'],
+    registers: [registry],
+  });
+  const fetchErrors = new Counter({
+    name: 'router_subgraph_fetch_errors_total',
+    help: 'Subgraph fetches that failed: unavailable (no usable answer: down, time-out, HTTP error) or graphql (an answer with errors).',
+    labelNames: ['subgraph', 'kind'],
+    registers: [registry],
+  });
+
   return {
     registry,
+    requestPlugin: () => requestDurationPlugin(requestDurations),
+    subgraphFetches(subgraph) {
+      const unavailable = fetchErrors.labels(subgraph, 'unavailable');
+      const graphql = fetchErrors.labels(subgraph, 'graphql');
+      unavailable.inc(0);
+      graphql.inc(0);
+      return {
+        timing: fetchDurations.series(subgraph),
+        failed: (kind) => (kind === 'unavailable' ? unavailable : graphql).inc(),
+      };
+    },
     operationCost(cost, refused) {
       costs.observe(cost);
       if (refused) refusedForCost.inc();

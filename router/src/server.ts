@@ -86,6 +86,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
         logger,
         routerSecret: config.routerSecret,
         dedupe: config.subgraphDedup,
+        observer: metrics.subgraphFetches(name),
       });
       dataSources.push(source);
       return source;
@@ -178,6 +179,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     persistedQueries: { cache: persistedQueries.cache },
     logger,
     plugins: [
+      metrics.requestPlugin(),
       demand.plugin(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()

@@ -89,6 +89,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       return unavailableResponse(document, options.request.query, options.request.variables) as Response;
     }
     this.client.health.succeeded();
+    if (response.errors?.length) this.client.observer?.failed('graphql');
     return response;
   }
 

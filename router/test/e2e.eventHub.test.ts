@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { bearer, postGraphQL } from '@fitness/testing';
-import { type Stack, startStack } from '@fitness/tooling';
+import type { Stack } from '@fitness/tooling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHubStack } from './hubStack.js';
 
 async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -24,24 +25,7 @@ describe('events between services without NATS (the launcher event hub)', () => 
   let token: string;
 
   beforeAll(async () => {
-    stack = await startStack({
-      ports: 'free',
-      output: 'capture',
-      eventHub: true,
-      env: {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        JWT_SECRET: randomBytes(32).toString('hex'),
-        APOLLO_TELEMETRY_DISABLED: 'true',
-        NATS_URL: undefined,
-        REDIS_URL: undefined,
-      },
-      serviceEnv: {
-        payments: { PAYMENTS_DATA_DIR: 'memory://' },
-        workouts: { WORKOUTS_DATA_DIR: 'memory://' },
-        users: { USERS_DATA_DIR: 'memory://', MONGODB_URL: undefined },
-      },
-    });
+    stack = await startHubStack();
     const handle = `hub_${randomBytes(3).toString('hex')}`;
     const { body } = await postGraphQL<{ signUp: { token: string } }>(
       stack.routerUrl,

@@ -1,9 +1,8 @@
 import { createLogger } from '@fitness/server-kit';
 import { logLines } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { type RunningRouter, startRouter } from '../src/server.js';
-import { startStubSupergraph } from './stubSupergraph.js';
+import type { RunningRouter } from '../src/server.js';
+import { startStubRouter, startStubSupergraph } from './stubSupergraph.js';
 
 const SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -20,10 +19,7 @@ describe('router log lines', () => {
     stubs = await startStubSupergraph([
       { name: 'news', sdl: SDL, resolvers: { Query: { headline: () => 'news' } } },
     ]);
-    router = await startRouter(
-      loadConfig({ PORT: '0', SUPERGRAPH_PATH: stubs.supergraphPath, SUBGRAPH_TIMEOUT_MS: '2000' }),
-      createLogger('router', 'info', 'json', stream),
-    );
+    router = await startStubRouter(stubs, createLogger('router', 'info', 'json', stream));
     url = `http://127.0.0.1:${router.port}/graphql`;
   });
 

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '@fitness/server-kit';
 import { composeSupergraph } from '@fitness/tooling';
+import { loadConfig } from '../src/config.js';
+import { type RunningRouter, startRouter } from '../src/server.js';
 import { startStubSubgraph } from './stubSubgraph.js';
 
 export interface StubDefinition {
@@ -36,4 +39,16 @@ export async function startStubSupergraph(definitions: StubDefinition[]) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A router over `stubs` on a free port, with `env` on top of the defaults. */
+export function startStubRouter(
+  stubs: { supergraphPath: string },
+  logger: Logger,
+  env: Record<string, string> = {},
+): Promise<RunningRouter> {
+  return startRouter(
+    loadConfig({ PORT: '0', SUPERGRAPH_PATH: stubs.supergraphPath, SUBGRAPH_TIMEOUT_MS: '2000', ...env }),
+    logger,
+  );
 }

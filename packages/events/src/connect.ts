@@ -1,9 +1,11 @@
+import type { ServiceMetrics } from '@fitness/server-kit';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { EventRegistry } from './envelope.js';
 import { InProcessEventBus } from './inProcessBus.js';
 import { IpcEventBus, processChannel } from './ipcBus.js';
 import { NatsEventBus } from './natsBus.js';
+import { observedBus } from './observed.js';
 
 export interface EventBusConfig {
   /** NATS_URL as read by the service's config.ts; unset = single-instance mode */
@@ -17,13 +19,21 @@ export interface EventBusConfig {
    * process's IPC channel, so events cross services on one machine.
    */
   hub?: 'ipc' | undefined;
+  /** The service's metrics: every consumer started on the bus is reported there (see observedBus). */
+  metrics?: ServiceMetrics | undefined;
 }
 
 /**
  * The bus a service runs on: NATS JetStream when a URL is configured, else the
- * in-process bus with a loud warning (events then reach only this process).
+ * in-process bus with a loud warning (events then reach only this process). With
+ * `metrics`, its consumers are reported there.
  */
 export async function connectEventBus(config: EventBusConfig): Promise<EventBus> {
+  const bus = await openEventBus(config);
+  return config.metrics ? observedBus(bus, config.metrics) : bus;
+}
+
+async function openEventBus(config: EventBusConfig): Promise<EventBus> {
   if (config.natsUrl) {
     return NatsEventBus.connect({
       url: config.natsUrl,

@@ -62,6 +62,7 @@ export {
   withMongoOutbox,
 } from './mongoOutbox.js';
 export { DEFAULT_EVENT_SUBJECTS, NatsEventBus, type NatsEventBusOptions } from './natsBus.js';
+export { observedBus } from './observed.js';
 export {
   DEFAULT_OUTBOX_CHANNEL,
   OUTBOX_SQL_PATH,

@@ -14,6 +14,7 @@
  * when nothing else arrived meanwhile, the whole field.
  */
 import { randomUUID } from 'node:crypto';
+import type { OutboxBacklog, ServiceMetrics } from '@fitness/server-kit';
 import type { AnyBulkWriteOperation, Collection, Document, Filter, UpdateFilter } from 'mongodb';
 import type { Logger } from 'pino';
 import { type EventBus, errorMessage } from './bus.js';
@@ -195,6 +196,22 @@ export class MongoOutboxRelay {
   /** Documents with events waiting (leased ones included). */
   backlog(): Promise<number> {
     return this.collection.countDocuments({ 'outbox.since': { $exists: true } });
+  }
+
+  /** Documents with events waiting, and how long the oldest has waited. */
+  async backlogStats(): Promise<OutboxBacklog> {
+    const waiting = { 'outbox.since': { $exists: true } };
+    const [events, oldest] = await Promise.all([
+      this.collection.countDocuments(waiting),
+      this.collection.findOne(waiting, { sort: { 'outbox.since': 1 }, projection: { 'outbox.since': 1 } }),
+    ]);
+    const since = (oldest?.outbox as { since?: Date } | undefined)?.since;
+    return { events, oldestAgeSeconds: since ? Math.max(0, (Date.now() - since.getTime()) / 1000) : 0 };
+  }
+
+  /** Reports the backlog in the service's metrics, as outbox `<collection>`. */
+  observe(metrics: ServiceMetrics): void {
+    metrics.outbox(this.collection.collectionName, () => this.backlogStats());
   }
 
   /** The filter of documents with events and no live lease, at `now`. */

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { isEmbeddedUrl, type Pool, type PoolClient } from '@fitness/pg-kit';
+import type { OutboxBacklog, ServiceMetrics } from '@fitness/server-kit';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { type EventBus, errorMessage } from './bus.js';
@@ -139,11 +140,22 @@ export class OutboxRelay {
 
   /** Rows waiting to be published (parked ones excluded). */
   async backlog(): Promise<number> {
-    const { rows } = await this.options.pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${this.table} WHERE published_at IS NULL AND attempts < $1`,
+    return (await this.backlogStats()).events;
+  }
+
+  /** Rows waiting to be published (parked ones excluded), and how long the oldest has waited. */
+  async backlogStats(): Promise<OutboxBacklog> {
+    const { rows } = await this.options.pool.query<{ n: string; age: string | null }>(
+      `SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age
+       FROM ${this.table} WHERE published_at IS NULL AND attempts < $1`,
       [this.maxAttempts],
     );
-    return Number(rows[0]?.n ?? 0);
+    return { events: Number(rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, Number(rows[0]?.age ?? 0)) };
+  }
+
+  /** Reports the backlog in the service's metrics, as outbox `table`. */
+  observe(metrics: ServiceMetrics): void {
+    metrics.outbox(this.options.table ?? 'outbox', () => this.backlogStats());
   }
 
   private async listen(): Promise<void> {

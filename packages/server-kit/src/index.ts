@@ -41,6 +41,19 @@ export {
 } from './http.js';
 export { exitOnStartupError, runUntilSignal, SAME_SIGNAL_WINDOW_MS, type Service } from './lifecycle.js';
 export { createLogger, type Logger } from './logger.js';
+export {
+  type CacheLookups,
+  type ConnectionPool,
+  type ConsumerReading,
+  DURATION_BUCKETS,
+  DurationHistogram,
+  DurationSeries,
+  MAX_OPERATION_LABELS,
+  type OutboxBacklog,
+  requestDurationHistogram,
+  requestDurationPlugin,
+  ServiceMetrics,
+} from './metrics.js';
 export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
 export { isRegion, REGIONS, type Region } from './regions.js';
 export {

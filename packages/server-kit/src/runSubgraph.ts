@@ -1,11 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { BaseContext } from '@apollo/server';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Check } from './health.js';
 import type { RouteHandler } from './http.js';
 import { exitOnStartupError, runUntilSignal } from './lifecycle.js';
 import { createLogger } from './logger.js';
+import { type ConnectionPool, ServiceMetrics } from './metrics.js';
 import { type Served, serve } from './serve.js';
 import { createSubgraphServer, type SubgraphServerOptions } from './subgraph.js';
 import type { SubgraphSettings } from './subgraphConfig.js';
@@ -13,6 +14,8 @@ import type { SubgraphSettings } from './subgraphConfig.js';
 /** Something started at boot that shutdown stops: a relay, a consumer, a sweeper. */
 export interface Stoppable {
   stop(): Promise<void>;
+  /** Registers what it has to show in /metrics (an outbox relay: its backlog). */
+  observe?(metrics: ServiceMetrics): void;
 }
 
 /** The event bus as runSubgraph sees it: reported in /health, closed after every task. */
@@ -26,6 +29,8 @@ export interface SubgraphStores {
   /** Whether the primary store takes requests: GET /ready, unless `start` says otherwise. */
   ready: Check;
   close(): Promise<void>;
+  /** The primary store's connection pool (pg's Pool), shown in /metrics as store_pool_connections. */
+  pool?: ConnectionPool;
 }
 
 /** How requests are authenticated: `authenticate` turns each into the resolvers' viewer. */
@@ -67,6 +72,8 @@ export interface SubgraphParts<TConfig, TStores, TBus, TAuth> {
   stores: TStores;
   bus: TBus;
   auth: TAuth;
+  /** The service's metrics: register pools, outboxes, caches there (consumers on the bus are already). */
+  metrics: ServiceMetrics;
 }
 
 export interface SubgraphDefinition<
@@ -80,13 +87,15 @@ export interface SubgraphDefinition<
   name: string;
   /** The service's config.ts: exits, listing every problem, on an invalid configuration. */
   loadConfig: () => TConfig;
-  openStores: (config: TConfig, logger: Logger) => Promise<TStores>;
+  openStores: (config: TConfig, logger: Logger, metrics: ServiceMetrics) => Promise<TStores>;
   /** Opens the event bus, e.g. `connectEventBus` of @fitness/events. */
   connectBus: (options: {
     natsUrl: string | undefined;
     hub: 'ipc' | undefined;
     service: string;
     logger: Logger;
+    /** Every consumer started on the bus is reported here. */
+    metrics: ServiceMetrics;
   }) => Promise<TBus>;
   /** Sets up token verification, e.g. `subgraphAuth` of @fitness/auth. */
   auth: (parts: { config: TConfig; logger: Logger; bus: TBus; service: string }) => Promise<TAuth> | TAuth;
@@ -103,7 +112,8 @@ export interface RunningSubgraph extends Served {
 /**
  * Boots a subgraph in the one order every service uses: config, logger, stores,
  * bus, auth, `start` (relays, consumers, sweepers, a WebSocket server), then HTTP
- * with /health, /ready and /metrics. `stop` reverses it: the WebSocket server, HTTP
+ * with /health, /ready and /metrics (ServiceMetrics: request durations, the store's
+ * pool, every consumer on the bus, what the background tasks observe). `stop` reverses it: the WebSocket server, HTTP
  * (drained) and Apollo, the background tasks (last started first) and the auth
  * setup, the bus, the stores. A failure during start stops what had started.
  */
@@ -124,26 +134,33 @@ export async function startSubgraph<
   const stopAll = async () => {
     while (started.length > 0) await started.pop()!();
   };
+  const metrics = new ServiceMetrics();
   try {
-    const stores = await definition.openStores(config, log);
+    const stores = await definition.openStores(config, log, metrics);
     started.push(() => stores.close());
+    if (stores.pool) metrics.storePool(definition.name, stores.pool);
     const bus = await definition.connectBus({
       natsUrl: config.natsUrl,
       hub: config.eventHub,
       service: definition.name,
       logger: log,
+      metrics,
     });
     started.push(() => bus.close());
     const auth = await definition.auth({ config, logger: log, bus, service: definition.name });
     if (auth.stop) started.push(() => auth.stop!());
-    const wiring = await definition.start({ config, logger: log, stores, bus, auth });
-    for (const task of wiring.background ?? []) started.push(() => task.stop());
+    const wiring = await definition.start({ config, logger: log, stores, bus, auth, metrics });
+    for (const task of wiring.background ?? []) {
+      task.observe?.(metrics);
+      started.push(() => task.stop());
+    }
     const apollo = createSubgraphServer<TContext>({
       schemaPath: definition.schemaPath,
       resolvers: definition.resolvers,
       ...(definition.isOwner ? { isOwner: definition.isOwner } : {}),
       logger: log,
       production: config.production,
+      plugins: [metrics.plugin()],
     });
     const websocket = wiring.websocket;
     let served: Served;
@@ -156,7 +173,7 @@ export async function startSubgraph<
         context: wiring.context,
         ready: wiring.ready ?? stores.ready,
         dependencies: { bus: () => bus.ready(), ...wiring.dependencies },
-        ...(wiring.registry ? { registry: wiring.registry } : {}),
+        registry: wiring.registry ? Registry.merge([metrics.registry, wiring.registry]) : metrics.registry,
         ...(wiring.routes ? { routes: wiring.routes } : {}),
         ...(websocket ? { onServer: (server: Server) => websocket.attach(server) } : {}),
         host: config.host,

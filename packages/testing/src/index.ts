@@ -9,6 +9,7 @@ export {
 } from './graphql.js';
 export { logLines } from './logs.js';
 export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer } from './ownServers.js';
+export { type PrometheusSample, type PrometheusText, parsePrometheusText } from './prometheus.js';
 export { seededRandom } from './random.js';
 export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';
 export { ORDINARY_TEXT, REFUSED_CHARACTERS } from './text.js';

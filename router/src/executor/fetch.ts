@@ -106,6 +106,7 @@ export async function fetchFromSubgraph(
     const response = parseAnswer(answer);
     restrictCachePolicy(cachePolicy, answer);
     client.health.succeeded();
+    if (response.errors?.length) client.observer?.failed('graphql');
     return response;
   } catch (error) {
     client.health.failed(error);

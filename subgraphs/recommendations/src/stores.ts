@@ -1,6 +1,7 @@
 import { createRedisClient as createSharedRedisClient } from '@fitness/redis-kit';
-import type { Logger } from '@fitness/server-kit';
+import type { Logger, ServiceMetrics } from '@fitness/server-kit';
 import type { Redis } from 'ioredis';
+import { countedCache } from './datasources/countedCache.js';
 import { MemoryRecommendationCache } from './datasources/MemoryRecommendationCache.js';
 import type { RecommendationCache } from './datasources/RecommendationCache.js';
 import { RedisRecommendationCache } from './datasources/RedisRecommendationCache.js';
@@ -29,23 +30,27 @@ export function createRedisClient(url: string, logger: Logger): Redis {
 /**
  * Redis when REDIS_URL is set, else the in-process cache. Start-up does not wait
  * for Redis: the field works without it, and /ready reports whether it answers.
+ * With `metrics`, the cache's lookups are counted there (cache `recommendations`).
  */
 export async function openStores(
   config: { redisUrl: string | undefined; cacheTtlSeconds: number },
   logger: Logger,
+  metrics?: ServiceMetrics,
 ): Promise<RecommendationsStores> {
+  const counted = (cache: RecommendationCache) =>
+    metrics ? countedCache(cache, metrics.cache('recommendations')) : cache;
   if (!config.redisUrl) {
     logger.warn(
       'REDIS_URL is unset: caching recommendations in process (single-instance mode, not shared between replicas)',
     );
-    const cache = new MemoryRecommendationCache({ ttlSeconds: config.cacheTtlSeconds });
+    const cache = counted(new MemoryRecommendationCache({ ttlSeconds: config.cacheTtlSeconds }));
     const features = new MemoryFeatureStore();
     return { cache, features, ready: () => cache.ping(), close: () => cache.close() };
   }
   const redis = createRedisClient(config.redisUrl, logger);
   // A failed first attempt is already logged by the error listener; retries go on.
   await redis.connect().catch(() => undefined);
-  const cache = new RedisRecommendationCache(redis, { ttlSeconds: config.cacheTtlSeconds });
+  const cache = counted(new RedisRecommendationCache(redis, { ttlSeconds: config.cacheTtlSeconds }));
   // A client of its own: the consumer's applies may wait out a blip (the bus
   // redelivers a failed one anyway), while the cache must fail at once.
   const featureRedis = createSharedRedisClient(config.redisUrl, logger, {

@@ -5,7 +5,7 @@ import {
   type EventOf,
   usersDeletedEvent,
 } from '@fitness/events';
-import type { Logger } from '@fitness/server-kit';
+import type { Logger, ServiceMetrics } from '@fitness/server-kit';
 import type { UserRecord } from './datasources/models.js';
 
 /** The event of a new account; `occurredAt` is the account's creation time. */
@@ -48,6 +48,8 @@ export function userSignedOut(
 /** Publishes a store's outbox until stopped; what index.ts stops on SIGTERM. */
 export interface OutboxPublisher {
   stop(): Promise<void>;
+  /** Reports the outbox's backlog in the service's metrics (outbox `users`). */
+  observe(metrics: ServiceMetrics): void;
 }
 
 /**
@@ -111,6 +113,14 @@ export class MemoryOutbox {
         this.wake?.();
         await loop;
       },
+      observe: (metrics) =>
+        metrics.outbox('users', async () => {
+          const oldest = this.pending[0];
+          return {
+            events: this.pending.length,
+            oldestAgeSeconds: oldest ? Math.max(0, (Date.now() - Date.parse(oldest.occurredAt)) / 1000) : 0,
+          };
+        }),
     };
   }
 }

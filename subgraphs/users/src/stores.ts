@@ -121,7 +121,7 @@ function publishMongoOutbox(store: MongoUsersStore, bus: EventBus, logger: Logge
     removeWhenPublished: TOMBSTONE,
   });
   relay.start();
-  return { stop: () => relay.stop() };
+  return { stop: () => relay.stop(), observe: (metrics) => relay.observe(metrics) };
 }
 
 /**
