@@ -43,8 +43,23 @@ export function parseTrustedProxies(value: string): { list: BlockList; problems:
   return { list, problems };
 }
 
+/** Verdicts per list and address: a check builds a SocketAddress, and peers are few. */
+const verdicts = new WeakMap<BlockList, Map<string, boolean>>();
+const VERDICTS_PER_LIST = 10_000;
+
 function isTrusted(address: string, trusted: BlockList): boolean {
-  return trusted.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6');
+  let known = verdicts.get(trusted);
+  if (!known) {
+    known = new Map();
+    verdicts.set(trusted, known);
+  }
+  let verdict = known.get(address);
+  if (verdict === undefined) {
+    verdict = trusted.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6');
+    if (known.size >= VERDICTS_PER_LIST) known.clear();
+    known.set(address, verdict);
+  }
+  return verdict;
 }
 
 /**
@@ -61,6 +76,8 @@ export function clientAddressOf(
 ): string | undefined {
   let address = normalizeAddress(peer);
   if (!address) return undefined;
+  // The usual case, a peer that is no trusted proxy: X-Forwarded-For is not even read.
+  if (!isTrusted(address, trusted)) return address;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((h) => h.trim())

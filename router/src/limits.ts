@@ -122,6 +122,24 @@ export const MAX_DOCUMENT_NESTING = 100;
  * would (strings, block strings and comments skipped), in one pass without recursion.
  */
 export function nestsDeeperThan(source: string, limit = MAX_DOCUMENT_NESTING): boolean {
+  // Clients send the same few documents again and again: scan each once (documents
+  // of ordinary size only, so the memo stays within 1,000 x 20,000 characters).
+  if (limit === MAX_DOCUMENT_NESTING && source.length <= SCANNED_MAX_LENGTH) {
+    const known = scanned.get(source);
+    if (known !== undefined) return known;
+    const verdict = scanNesting(source, limit);
+    if (scanned.size >= SCANNED_LIMIT) scanned.delete(scanned.keys().next().value as string);
+    scanned.set(source, verdict);
+    return verdict;
+  }
+  return scanNesting(source, limit);
+}
+
+const scanned = new Map<string, boolean>();
+const SCANNED_LIMIT = 1_000;
+const SCANNED_MAX_LENGTH = 20_000;
+
+function scanNesting(source: string, limit: number): boolean {
   let depth = 0;
   for (let i = 0; i < source.length; i += 1) {
     const c = source.charCodeAt(i);
