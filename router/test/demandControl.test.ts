@@ -41,6 +41,7 @@ const LEADERBOARDS = (n: number) =>
 
 /** Valid inputs for the operations that need them, so they reach the subgraphs. */
 const INPUTS: Record<string, Record<string, unknown>> = {
+  DeleteAccount: { password: 'correct horse battery' },
   DeleteWorkout: { id: '00000000-0000-4000-8000-000000000000' },
   LogWorkout: {
     input: {
