@@ -4,9 +4,10 @@
  * interfaces (also an `@interfaceObject`, whose plan rewrites typenames), unions,
  * `@inaccessible`, `@skip`/`@include`, aliases and fragments, non-null fields that come
  * back null, subgraph errors inside entity fetches, invalid leaf values, a mutation, and
- * subgraphs that fail (down, HTTP 500, not JSON). Every operation goes through three
- * routers on the same subgraphs: ROUTER_EXECUTOR=gateway (the oracle), =router, and
- * =compare (both executors on the same subgraph answers). The answers must be equal:
+ * subgraphs that fail (down, HTTP 500, not JSON). Every operation goes through four
+ * routers on the same subgraphs: ROUTER_EXECUTOR=gateway (the oracle), =router (with
+ * and without SUBGRAPH_FETCH_MERGING), and =compare (both executors on the same
+ * subgraph answers). The answers must be equal:
  * data byte for byte, the same errors; compare mode must find no difference.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -337,7 +338,7 @@ describe('router executor against the gateway executor (differential)', () => {
   let dir: string;
   const stops: (() => Promise<void>)[] = [];
   /** Per subgraph state: routers in each executor mode. */
-  const routers = new Map<string, Record<'gateway' | 'router' | 'compare', RunningRouter>>();
+  const routers = new Map<string, Record<'gateway' | 'router' | 'unmerged' | 'compare', RunningRouter>>();
   const stubs: Partial<Record<Name, Awaited<ReturnType<typeof startStubSubgraph>>>> = {};
 
   async function routersFor(state: string, urls: Record<Name, string>) {
@@ -348,13 +349,14 @@ describe('router executor against the gateway executor (differential)', () => {
     });
     const supergraphPath = join(dir, `${state}-supergraph.graphql`);
     writeFileSync(supergraphPath, composeSupergraph(subgraphs).supergraphSdl);
-    const start = (mode: string) =>
+    const start = (mode: string, merging = 'true') =>
       startRouter(
         loadConfig({
           PORT: '0',
           SUPERGRAPH_PATH: supergraphPath,
           SUBGRAPH_TIMEOUT_MS: '2000',
           ROUTER_EXECUTOR: mode,
+          SUBGRAPH_FETCH_MERGING: merging,
           MAX_QUERY_DEPTH: '30',
           MAX_OPERATION_COST: '1000000',
         }),
@@ -363,6 +365,7 @@ describe('router executor against the gateway executor (differential)', () => {
     const set = {
       gateway: await start('gateway'),
       router: await start('router'),
+      unmerged: await start('router', 'false'),
       compare: await start('compare'),
     };
     for (const r of Object.values(set)) stops.push(() => r.stop());
@@ -406,11 +409,13 @@ describe('router executor against the gateway executor (differential)', () => {
         const oracle = await ask(`http://127.0.0.1:${set.gateway.port}/graphql`, op);
         const ours = await ask(`http://127.0.0.1:${set.router.port}/graphql`, op);
         const compared = await ask(`http://127.0.0.1:${set.compare.port}/graphql`, op);
+        const unmerged = await ask(`http://127.0.0.1:${set.unmerged.port}/graphql`, op);
         // Each operation reaches execution: nothing refused it before planning.
         expect(oracle.errors.join('\n')).not.toMatch(
           /GRAPHQL_VALIDATION_FAILED|GRAPHQL_PARSE_FAILED|COST_ESTIMATED/,
         );
         expect(ours).toEqual(oracle);
+        expect(unmerged).toEqual(oracle);
         expect(compared).toEqual(oracle);
         expect(compared.errors.join('\n')).not.toContain('EXECUTOR_MISMATCH');
       });
@@ -448,5 +453,7 @@ describe('router executor against the gateway executor (differential)', () => {
     const gateway = await count(set.gateway.port);
     const router = await count(set.router.port);
     expect(router).toBeLessThan(gateway);
+    // Without merging, the router sends what the plan says, as the gateway does.
+    expect(await count(set.unmerged.port)).toBe(gateway);
   });
 });
