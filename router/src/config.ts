@@ -2,14 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { authEnv, checkedTokenSettings } from '@fitness/auth';
 import {
   type ConfigChecks,
-  logFormat,
-  logLevel,
-  nodeEnv,
   optionalUrl,
   parseConfig,
-  port,
   routerSecretEnv,
   routerSecretFrom,
+  serviceEnv,
+  serviceSettings,
   z,
 } from '@fitness/server-kit';
 import { parseTrustedProxies } from './clientAddress.js';
@@ -17,11 +15,8 @@ import { parseTrustedProxies } from './clientAddress.js';
 const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
 const schema = z.object({
-  NODE_ENV: nodeEnv(),
-  HOST: z.string().default('127.0.0.1'),
-  PORT: port(4000),
-  LOG_LEVEL: logLevel(),
-  LOG_FORMAT: logFormat(),
+  /** NODE_ENV, HOST, PORT, LOG_LEVEL, LOG_FORMAT and the OTEL_* variables, as every service. */
+  ...serviceEnv(4000),
   /** Any supergraph file; the router reloads it when it changes. */
   SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH),
   /** Comma-separated origins allowed by CORS, in addition to Apollo Studio in development. */
@@ -137,11 +132,8 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.Pr
     .map((o) => o.trim())
     .filter(Boolean);
   return {
+    ...serviceSettings(c, checks.report),
     production,
-    host: c.HOST,
-    port: c.PORT,
-    logLevel: c.LOG_LEVEL,
-    logFormat: c.LOG_FORMAT,
     supergraphPath: c.SUPERGRAPH_PATH,
     subgraphUrls,
     corsOrigins: production ? extraOrigins : [STUDIO, ...LOCAL_ORIGINS, ...extraOrigins],

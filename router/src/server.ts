@@ -13,10 +13,13 @@ import {
   invalidCredentials,
   type Logger,
   listen,
+  operationSpanPlugin,
   requestUrl,
   runInRequestScope,
   saneRequestId,
+  tracingEnabled,
 } from '@fitness/server-kit';
+import { trace } from '@opentelemetry/api';
 import { getOperationAST, parse } from 'graphql';
 import { clientAddressOf } from './clientAddress.js';
 import type { RouterConfig } from './config.js';
@@ -117,7 +120,11 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   );
   const demand = new DemandControl({
     ...config.demandControl,
-    onEstimate: (cost, refused) => metrics.operationCost(cost, refused),
+    onEstimate: (cost, refused) => {
+      metrics.operationCost(cost, refused);
+      // On the request's span (see operationSpanPlugin), while tracing.
+      if (tracingEnabled()) trace.getActiveSpan()?.setAttribute('graphql.operation.estimated_cost', cost);
+    },
     onOverLimit: (details) =>
       logger.warn(
         { ...details, mode: config.demandControl.mode },
@@ -180,6 +187,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     logger,
     plugins: [
       metrics.requestPlugin(),
+      ...(tracingEnabled() ? [operationSpanPlugin()] : []),
       demand.plugin(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()

@@ -1,23 +1,57 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DashboardDocument, LogWorkoutDocument, SignUpDocument } from '@fitness/client';
-import { execute, parsePrometheusText, waitFor } from '@fitness/testing';
+import {
+  bearer,
+  execute,
+  parsePrometheusText,
+  postGraphQL,
+  startOtlpReceiver,
+  waitFor,
+} from '@fitness/testing';
 import type { ServiceName, Stack } from '@fitness/tooling';
+import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startHubStack } from './hubStack.js';
 
 const SERVICES: ServiceName[] = ['router', 'users', 'workouts', 'payments', 'recommendations'];
 
+const SUBGRAPHS = ['users', 'workouts', 'payments', 'recommendations'];
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+
+/** A traceparent of a trace of its own, as a client that traces would send. */
+const newTrace = () => {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+};
+
 /**
- * The supergraph as operators watch it: every service's /metrics after real
- * traffic (sign-up, a logged workout whose events reach other processes through the
- * launcher's hub, the Dashboard that spans all four subgraphs).
+ * The supergraph as operators watch it, every service exporting traces over
+ * OTLP/HTTP (JSON) to a receiver in this test: the traces and every service's
+ * /metrics after real traffic (sign-up, a logged workout whose events reach other
+ * processes through the launcher's hub, the Dashboard that spans all four subgraphs).
  */
 describe('observability end to end', () => {
   let stack: Stack;
   let token: string;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  const dashboardTrace = newTrace();
+  const logWorkoutTrace = newTrace();
 
   beforeAll(async () => {
-    stack = await startHubStack();
+    otlp = await startOtlpReceiver();
+    stack = await startHubStack({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Exported within a tenth of a second, not the default five.
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      },
+    });
     const handle = `obs_${randomBytes(3).toString('hex')}`;
     const { body } = await execute(stack.routerUrl, SignUpDocument, {
       input: {
@@ -30,9 +64,9 @@ describe('observability end to end', () => {
     });
     expect(body.errors).toBeUndefined();
     token = body.data!.signUp.token;
-    const logged = await execute(
+    const logged = await postGraphQL(
       stack.routerUrl,
-      LogWorkoutDocument,
+      print(LogWorkoutDocument),
       {
         input: {
           id: randomUUID(),
@@ -42,15 +76,129 @@ describe('observability end to end', () => {
           sets: [{ exerciseId: 'barbell-bench-press', reps: 8, weightKg: 60 }],
         },
       },
-      token,
+      { ...bearer(token), traceparent: logWorkoutTrace.traceparent },
     );
     expect(logged.body.errors).toBeUndefined();
-    const dashboard = await execute(stack.routerUrl, DashboardDocument, {}, token);
+    const dashboard = await postGraphQL(
+      stack.routerUrl,
+      print(DashboardDocument),
+      {},
+      { ...bearer(token), traceparent: dashboardTrace.traceparent },
+    );
     expect(dashboard.body.errors).toBeUndefined();
   }, 180_000);
 
   afterAll(async () => {
     await stack?.stop();
+    await otlp?.stop();
+  });
+
+  it('should make one Dashboard request one trace with spans of the router and all four subgraphs', async () => {
+    const spans = () => otlp.trace(dashboardTrace.traceId);
+    await waitFor(
+      () => SERVICES.every((service) => spans().some((span) => span.service === service)),
+      'spans of every service in the Dashboard trace',
+    );
+    const request = spans().find((span) => span.service === 'router' && span.kind === SERVER);
+    expect(request).toMatchObject({
+      name: 'query Dashboard',
+      attributes: { 'graphql.operation.name': 'Dashboard', 'graphql.operation.type': 'query' },
+    });
+    expect(request!.attributes['graphql.operation.estimated_cost']).toEqual(expect.any(Number));
+    const fetches = spans().filter((span) => span.service === 'router' && span.kind === CLIENT);
+    expect(new Set(fetches.map((span) => span.attributes['graphql.subgraph.name']))).toEqual(
+      new Set(SUBGRAPHS),
+    );
+    for (const subgraph of SUBGRAPHS) {
+      // Each subgraph's request span continues one of the router's fetch spans...
+      const served = spans().filter((span) => span.service === subgraph && span.kind === SERVER);
+      expect(served.length, subgraph).toBeGreaterThan(0);
+      for (const span of served)
+        expect(
+          fetches.map((f) => f.spanId),
+          subgraph,
+        ).toContain(span.parentSpanId);
+      // ...and holds a span for the root fields it resolved.
+      expect(
+        spans().some((span) => span.service === subgraph && /^(Query|Mutation)\./.test(span.name)),
+        subgraph,
+      ).toBe(true);
+    }
+    // The stores' statements and commands are spans of the same trace.
+    expect(
+      spans().some((span) => span.service === 'workouts' && span.attributes['db.system'] === 'postgresql'),
+    ).toBe(true);
+    expect(
+      spans().some((span) => span.service === 'payments' && span.attributes['db.system'] === 'postgresql'),
+    ).toBe(true);
+  });
+
+  it("should send the router's subscribe span's traceparent to the subgraph over graphql-ws", async () => {
+    const client = createClient({
+      url: stack.routerUrl.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    const first = new Promise<unknown>((resolve, reject) => {
+      client.subscribe(
+        {
+          query: 'subscription Board($b: LeaderboardInput!) { leaderboardUpdated(board: $b) { metric } }',
+          variables: { b: { metric: 'WORKOUTS', period: 'WEEK' } },
+        },
+        { next: resolve, error: reject, complete: () => {} },
+      );
+    });
+    try {
+      expect(await first).toMatchObject({ data: { leaderboardUpdated: { metric: 'WORKOUTS' } } });
+      const subscribe = () =>
+        otlp.spans.find(
+          (span) =>
+            span.service === 'router' &&
+            span.kind === CLIENT &&
+            span.attributes['graphql.operation.type'] === 'subscription',
+        );
+      await waitFor(() => subscribe() !== undefined, "the router's subscribe span");
+      const { traceId, spanId } = subscribe()!;
+      await waitFor(
+        () =>
+          otlp
+            .trace(traceId)
+            .some(
+              (span) => span.service === 'workouts' && span.kind === SERVER && span.parentSpanId === spanId,
+            ),
+        "the workouts span of the upstream subscription, in the router's trace",
+      );
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("should carry a logWorkout's trace through the outbox and the relay into the leaderboard and recommendations consumers", async () => {
+    const spans = () => otlp.trace(logWorkoutTrace.traceId);
+    const consumed = (service: string, consumer: string) =>
+      spans().find(
+        (span) =>
+          span.service === service &&
+          span.kind === CONSUMER &&
+          span.attributes['messaging.consumer.group.name'] === consumer,
+      );
+    await waitFor(
+      () => Boolean(consumed('workouts', 'leaderboards') && consumed('recommendations', 'recommendations')),
+      "the consumers' spans in the logWorkout trace",
+    );
+    const publish = spans().find((span) => span.service === 'workouts' && span.kind === PRODUCER);
+    expect(publish).toMatchObject({
+      name: 'publish workouts.logged',
+      attributes: { 'messaging.destination.name': 'workouts.logged', 'messaging.system': 'ipc' },
+    });
+    expect(consumed('workouts', 'leaderboards')).toMatchObject({
+      name: 'process workouts.logged',
+      parentSpanId: publish!.spanId,
+    });
+    expect(consumed('recommendations', 'recommendations')?.parentSpanId).toBe(publish!.spanId);
+    expect(spans().some((span) => span.service === 'router' && span.name === 'mutation LogWorkout')).toBe(
+      true,
+    );
   });
 
   const scrape = async (service: ServiceName) => {

@@ -1,4 +1,4 @@
-import type { ServiceMetrics } from '@fitness/server-kit';
+import { type ServiceMetrics, tracingEnabled } from '@fitness/server-kit';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { EventRegistry } from './envelope.js';
@@ -26,28 +26,30 @@ export interface EventBusConfig {
 /**
  * The bus a service runs on: NATS JetStream when a URL is configured, else the
  * in-process bus with a loud warning (events then reach only this process). With
- * `metrics`, its consumers are reported there.
+ * `metrics`, its consumers are reported there; while tracing, its publishes and
+ * handled events are spans (see observedBus).
  */
 export async function connectEventBus(config: EventBusConfig): Promise<EventBus> {
-  const bus = await openEventBus(config);
-  return config.metrics ? observedBus(bus, config.metrics) : bus;
+  const [bus, adapter] = await openEventBus(config);
+  return config.metrics || tracingEnabled() ? observedBus(bus, config.metrics, adapter) : bus;
 }
 
-async function openEventBus(config: EventBusConfig): Promise<EventBus> {
+async function openEventBus(config: EventBusConfig): Promise<[EventBus, 'nats' | 'ipc' | 'in-process']> {
   if (config.natsUrl) {
-    return NatsEventBus.connect({
+    const bus = await NatsEventBus.connect({
       url: config.natsUrl,
       logger: config.logger,
       name: config.service,
       ...(config.registry ? { registry: config.registry } : {}),
     });
+    return [bus, 'nats'];
   }
   if (config.hub === 'ipc' && typeof process.send === 'function') {
     config.logger.info('NATS_URL unset: using the launcher event hub (one machine: events cross services)');
-    return new IpcEventBus(processChannel(process));
+    return [new IpcEventBus(processChannel(process)), 'ipc'];
   }
   config.logger.warn(
     'NATS_URL unset: using the in-process event bus (single-instance mode); events do not leave this process',
   );
-  return new InProcessEventBus(config.registry ? { registry: config.registry } : {});
+  return [new InProcessEventBus(config.registry ? { registry: config.registry } : {}), 'in-process'];
 }

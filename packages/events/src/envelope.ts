@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { activeTraceparent } from '@fitness/server-kit';
 import { z } from 'zod';
 
 /**
@@ -220,7 +221,7 @@ export interface CreateEnvelopeOptions {
   id?: string;
   /** @default now */
   occurredAt?: Date | string;
-  /** W3C traceparent of the current request */
+  /** W3C traceparent of the current request. @default the active span's, while tracing */
   trace?: string;
 }
 
@@ -236,13 +237,15 @@ export function createEnvelope<T extends EventType, V extends EventVersion<T>>(
   options: CreateEnvelopeOptions,
 ): EventOf<T, V> {
   const occurredAt = options.occurredAt ?? new Date();
+  // Written with the change, inside the request: the consumers continue its trace.
+  const trace = options.trace ?? activeTraceparent();
   const envelope: Envelope = {
     id: options.id ?? randomUUID(),
     type,
     version,
     occurredAt: typeof occurredAt === 'string' ? occurredAt : occurredAt.toISOString(),
     producer: options.producer,
-    ...(options.trace ? { trace: options.trace } : {}),
+    ...(trace ? { trace } : {}),
     payload,
   };
   return defaultRegistry.validate(envelope) as EventOf<T, V>;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { tracePool } from './tracing.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -19,7 +20,7 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
   const parsed = new URL(url);
   const embedded = isEmbeddedUrl(url);
   parsed.searchParams.delete('embedded');
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: embedded ? 1 : (options.max ?? 10),
     idleTimeoutMillis: embedded ? 0 : 30_000,
@@ -28,6 +29,8 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
     // PGlite does not accept startup options such as statement_timeout.
     ...(embedded ? {} : { statement_timeout: options.statementTimeoutMs ?? 10_000 }),
   });
+  // Statements are spans while tracing (see tracePool).
+  return tracePool(pool, parsed.pathname.replace(/^\//, '') || 'postgres');
 }
 
 /** Runs `fn` in one transaction: COMMIT on success, ROLLBACK on any error. */

@@ -5,7 +5,14 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { type Check, runCheck, runChecks } from './health.js';
-import { type RequestScope, runInRequestScope, saneRequestId, traceIdOf } from './requestScope.js';
+import {
+  type RequestScope,
+  runInRequestScope,
+  saneRequestId,
+  traceIdOf,
+  tracingEnabled,
+} from './requestScope.js';
+import { serveInSpan } from './tracing.js';
 
 /** A plain route beside GraphQL: `'GET /health'`, `'POST /webhooks/payments'`. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> | void;
@@ -259,12 +266,11 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
         options.admit?.(req);
         scope.requestId = requestIdOf(req);
         scope.traceId = traceIdOf(req.headers);
-        await handleGraphQL(
-          req,
-          res,
-          url,
-          req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0),
-        );
+        const body = req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
+        // Only a request that was admitted continues the caller's trace.
+        if (tracingEnabled())
+          await serveInSpan(req, res, url.pathname, () => handleGraphQL(req, res, url, body));
+        else await handleGraphQL(req, res, url, body);
         return;
       }
       sendJson(res, 404, { error: 'Not found' });

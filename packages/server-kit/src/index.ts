@@ -1,3 +1,4 @@
+export { SpanKind } from '@opentelemetry/api';
 export {
   allowEmbeddedStores,
   type ConfigChecks,
@@ -101,6 +102,22 @@ export {
   subgraphSettings,
 } from './subgraphConfig.js';
 export { type TextKind, type TextRules, validateText } from './text.js';
+export {
+  activeTraceparent,
+  contextFrom,
+  failSpan,
+  injectTraceHeaders,
+  inSpan,
+  operationSpanPlugin,
+  serveInSpan,
+  startTracing,
+  type Tracing,
+  type TracingSettings,
+  traceMongoCommands,
+  tracer,
+  tracingEnv,
+  tracingSettings,
+} from './tracing.js';
 export {
   assertFromRouter,
   DEVELOPMENT_ROUTER_SECRET,

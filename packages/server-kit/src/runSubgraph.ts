@@ -10,6 +10,7 @@ import { type ConnectionPool, ServiceMetrics } from './metrics.js';
 import { type Served, serve } from './serve.js';
 import { createSubgraphServer, type SubgraphServerOptions } from './subgraph.js';
 import type { SubgraphSettings } from './subgraphConfig.js';
+import { startTracing } from './tracing.js';
 
 /** Something started at boot that shutdown stops: a relay, a consumer, a sweeper. */
 export interface Stoppable {
@@ -135,6 +136,9 @@ export async function startSubgraph<
     while (started.length > 0) await started.pop()!();
   };
   const metrics = new ServiceMetrics();
+  // First: the stores' and the bus's spans of start-up are exported too. Flushed last.
+  const tracing = await startTracing(definition.name, config.tracing);
+  if (tracing) started.push(() => tracing.shutdown());
   try {
     const stores = await definition.openStores(config, log, metrics);
     started.push(() => stores.close());

@@ -3,10 +3,12 @@ import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { type DocumentNode, parse } from 'graphql';
+import { type DocumentNode, defaultFieldResolver, type GraphQLSchema, isObjectType, parse } from 'graphql';
 import type { Logger } from 'pino';
 import { createFormatError } from './formatError.js';
+import { tracingEnabled } from './requestScope.js';
 import { enforceSelfOnly, type OwnerCheck } from './selfOnly.js';
+import { inSpan, operationSpanPlugin } from './tracing.js';
 
 export interface SubgraphServerOptions<TContext extends BaseContext> {
   /** Path of the subgraph's schema.graphql (the one SDL compose and codegen read too). */
@@ -36,7 +38,30 @@ export function buildEnforcedSubgraphSchema(
   const schema = buildSubgraphSchema([
     { typeDefs: loadSchemaDocument(schemaPath), resolvers: resolvers as GraphQLResolverMap<unknown> },
   ]);
-  return enforceSelfOnly(schema, isOwner);
+  const enforced = enforceSelfOnly(schema, isOwner);
+  if (tracingEnabled()) traceRootFields(enforced);
+  return enforced;
+}
+
+/**
+ * A span around every query and mutation field (`_entities` included): the
+ * resolvers that reach the stores, whose own spans then nest beneath. Installed only
+ * while tracing is on; field resolvers below the root add no spans.
+ */
+function traceRootFields(schema: GraphQLSchema): void {
+  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!root || !isObjectType(root)) continue;
+    for (const field of Object.values(root.getFields())) {
+      const resolve = field.resolve ?? defaultFieldResolver;
+      const name = `${root.name}.${field.name}`;
+      field.resolve = (source, args, contextValue, info) =>
+        inSpan(
+          name,
+          { attributes: { 'graphql.field.path': `${info.path.key}`, 'graphql.field.name': field.name } },
+          async () => resolve(source, args, contextValue, info),
+        );
+    }
+  }
 }
 
 export function loadSchemaDocument(path: string | URL): DocumentNode {
@@ -55,7 +80,11 @@ export function createSubgraphServer<TContext extends BaseContext>(
     // Our own signal handling drains HTTP first, then stops Apollo, then closes stores.
     stopOnTerminationSignals: false,
     formatError: createFormatError(options.logger),
-    plugins: [ApolloServerPluginLandingPageDisabled(), ...(options.plugins ?? [])],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ...(tracingEnabled() ? [operationSpanPlugin()] : []),
+      ...(options.plugins ?? []),
+    ],
     logger: options.logger,
   });
 }

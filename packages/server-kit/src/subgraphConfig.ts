@@ -12,6 +12,7 @@ import {
   z,
 } from './config.js';
 import type { LogFormat } from './prettyLog.js';
+import { type TracingSettings, tracingEnv, tracingSettings } from './tracing.js';
 import { routerSecretEnv, routerSecretFrom } from './trustedHop.js';
 
 /** Where a service listens and how it logs. */
@@ -21,6 +22,8 @@ export interface ServiceSettings {
   port: number;
   logLevel: string;
   logFormat: LogFormat;
+  /** Where traces go (the OTEL_* variables); absent or without a URL: no tracing. */
+  tracing?: TracingSettings;
 }
 
 /** The variables of ServiceSettings, which every service reads (the router too). */
@@ -31,13 +34,24 @@ export function serviceEnv(defaultPort: number) {
     PORT: port(defaultPort),
     LOG_LEVEL: logLevel(),
     LOG_FORMAT: logFormat(),
+    ...tracingEnv,
   };
 }
 
-/** Reads serviceEnv's variables back. */
-export function serviceSettings(c: z.output<z.ZodObject<ReturnType<typeof serviceEnv>>>): ServiceSettings {
+/** Reads serviceEnv's variables back; `report` lists what they get wrong together. */
+export function serviceSettings(
+  c: z.output<z.ZodObject<ReturnType<typeof serviceEnv>>>,
+  report: ReportProblem = () => {},
+): ServiceSettings {
   const production = c.NODE_ENV === 'production';
-  return { production, host: c.HOST, port: c.PORT, logLevel: c.LOG_LEVEL, logFormat: c.LOG_FORMAT };
+  return {
+    production,
+    host: c.HOST,
+    port: c.PORT,
+    logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
+    tracing: tracingSettings(c, report),
+  };
 }
 
 /** The part of a subgraph's configuration that runSubgraph reads. */
@@ -79,7 +93,7 @@ export function subgraphSettings(
   report: ReportProblem,
   embeddedStores?: Record<string, { url: string | undefined; standIn: string }>,
 ): SubgraphSettings {
-  const service = serviceSettings(c);
+  const service = serviceSettings(c, report);
   const { production } = service;
   if (embeddedStores) {
     refuseEmbeddedStores(

@@ -50,6 +50,7 @@ describe('subgraphConfig', () => {
       port: 4010,
       logLevel: 'info',
       logFormat: 'auto',
+      tracing: { url: undefined, protocol: 'http/protobuf', serviceName: undefined },
       natsUrl: undefined,
       eventHub: undefined,
       routerSecret: DEVELOPMENT_ROUTER_SECRET,

@@ -8,6 +8,7 @@ export {
   type SingleResult,
 } from './graphql.js';
 export { logLines } from './logs.js';
+export { type ReceivedSpan, startOtlpReceiver } from './otlp.js';
 export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer } from './ownServers.js';
 export { type PrometheusSample, type PrometheusText, parsePrometheusText } from './prometheus.js';
 export { seededRandom } from './random.js';

@@ -1,8 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { FetchNode } from '@apollo/query-planner';
+import { inSpan, tracingEnabled } from '@fitness/server-kit';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { RouterContext } from '../context.js';
 import {
   headerValue,
+  SERVICE_UNAVAILABLE,
   type SubgraphAnswer,
   type SubgraphClient,
   type SubgraphResponse,
@@ -94,12 +97,39 @@ export function isUnavailableAnswer(response: SubgraphResponse): boolean {
  * fail the operation: the fetch answers `data: null` with a SERVICE_UNAVAILABLE error
  * per field it asked for (see unavailableResponse), and the outage is logged once.
  */
-export async function fetchFromSubgraph(
+export function fetchFromSubgraph(
   client: SubgraphClient,
   fetch: FetchNode,
   variables: Record<string, unknown>,
   context: RouterContext,
   cachePolicy?: CachePolicyRestrictor,
+): Promise<SubgraphResponse> {
+  if (!tracingEnabled()) return send(client, fetch, variables, context, cachePolicy);
+  // One CLIENT span per request sent; its traceparent goes with it (headersFor).
+  return inSpan(
+    `fetch ${fetch.serviceName}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'graphql.subgraph.name': fetch.serviceName,
+        ...(fetch.operationName ? { 'graphql.operation.name': fetch.operationName } : {}),
+      },
+    },
+    async (span) => {
+      const response = await send(client, fetch, variables, context, cachePolicy);
+      if (madeUp.has(response)) span.setStatus({ code: SpanStatusCode.ERROR, message: SERVICE_UNAVAILABLE });
+      else if (response.errors?.length) span.setAttribute('graphql.errors', response.errors.length);
+      return response;
+    },
+  );
+}
+
+async function send(
+  client: SubgraphClient,
+  fetch: FetchNode,
+  variables: Record<string, unknown>,
+  context: RouterContext,
+  cachePolicy: CachePolicyRestrictor | undefined,
 ): Promise<SubgraphResponse> {
   try {
     const answer = await client.post(requestBody(fetch, variables), client.headersFor(context));

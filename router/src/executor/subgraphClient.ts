@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@fitness/server-kit';
-import { DEVELOPMENT_ROUTER_SECRET, ROUTER_SECRET_HEADER } from '@fitness/server-kit';
+import { DEVELOPMENT_ROUTER_SECRET, injectTraceHeaders, ROUTER_SECRET_HEADER } from '@fitness/server-kit';
 import { type DocumentNode, type GraphQLFormattedError, Kind, parse, type SelectionSetNode } from 'graphql';
 import { Pool } from 'undici';
 import { CLIENT_ADDRESS_HEADER } from '../clientAddress.js';
@@ -159,7 +159,8 @@ export class SubgraphClient {
   /**
    * What the router sends with every subgraph request: its secret, the caller's
    * verified Authorization, the request id and the client address the router
-   * determined itself (set, never appended: nothing from the client passes).
+   * determined itself (set, never appended: nothing from the client passes), and
+   * while tracing the active span's traceparent (the fetch's).
    */
   headersFor(context: RouterContext): Record<string, string> {
     const headers: Record<string, string> = {
@@ -169,6 +170,7 @@ export class SubgraphClient {
     if (context.authorization) headers.authorization = context.authorization;
     if (context.requestId) headers['x-request-id'] = context.requestId;
     if (context.clientAddress) headers[CLIENT_ADDRESS_HEADER] = context.clientAddress;
+    injectTraceHeaders(headers);
     return headers;
   }
 

@@ -1,4 +1,5 @@
-import { DEVELOPMENT_ROUTER_SECRET, ROUTER_SECRET_HEADER } from '@fitness/server-kit';
+import { DEVELOPMENT_ROUTER_SECRET, ROUTER_SECRET_HEADER, tracer, tracingEnabled } from '@fitness/server-kit';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { type Client, createClient } from 'graphql-ws';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -160,12 +161,31 @@ export class Upstream {
     if (this.listeners.size === 0) this.stop();
   }
 
+  /**
+   * While tracing: a CLIENT span for the subscribe message, whose traceparent goes
+   * in the message's `extensions` (graphql-ws has no headers per operation), so the
+   * subgraph's side of the subscription joins its trace. Ended once sent: an
+   * upstream subscription lives for hours and is shared by many clients.
+   */
+  private traceExtensions(): { extensions: Record<string, string> } | undefined {
+    if (!tracingEnabled()) return undefined;
+    const span = tracer().startSpan(`subscribe ${this.request.operationName ?? 'subscription'}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'graphql.operation.type': 'subscription' },
+    });
+    const extensions: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), span), extensions);
+    span.end();
+    return { extensions };
+  }
+
   private start(): void {
     this.dispose = this.lease.client.subscribe<Record<string, unknown>>(
       {
         query: this.request.query,
         variables: this.request.variables,
         ...(this.request.operationName ? { operationName: this.request.operationName } : {}),
+        ...this.traceExtensions(),
       },
       {
         next: (result) => {

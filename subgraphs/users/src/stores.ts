@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
 import { createRedisClient } from '@fitness/redis-kit';
-import type { Logger } from '@fitness/server-kit';
+import { type Logger, traceMongoCommands, tracingEnabled } from '@fitness/server-kit';
 import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
@@ -36,13 +36,18 @@ export const EMBEDDED_MONGO_TIMEOUT_MS = 5_000;
  * a query operator. The store marks its own operators with `mongoose.trusted`.
  */
 export async function connectMongo(url: string, options: { dbName?: string } = {}) {
+  const tracing = tracingEnabled();
   const connection = mongoose.createConnection(url, {
     sanitizeFilter: true,
     serverSelectionTimeoutMS: 5_000,
     appName: 'users',
+    // While tracing, every command is a span (the driver's command monitoring).
+    ...(tracing ? { monitorCommands: true } : {}),
     ...options,
   });
-  return connection.asPromise();
+  const connected = await connection.asPromise();
+  if (tracing) traceMongoCommands(connected.getClient());
+  return connected;
 }
 
 async function startEmbeddedMongo(timeoutMs: number): Promise<MongoMemoryServer> {

@@ -1,6 +1,14 @@
 import type { Server } from 'node:http';
 import { ANONYMOUS, type TokenVerifier, type Viewer, viewerFromAuthorization } from '@fitness/auth';
-import { createFormatError, ROUTER_SECRET_HEADER, routerSecretCheck } from '@fitness/server-kit';
+import {
+  contextFrom,
+  createFormatError,
+  ROUTER_SECRET_HEADER,
+  routerSecretCheck,
+  SpanKind,
+  tracer,
+  tracingEnabled,
+} from '@fitness/server-kit';
 import {
   GraphQLError,
   type GraphQLFormattedError,
@@ -89,6 +97,10 @@ export function serveSubscriptions<TContext>(
           return false;
         }
       },
+      // While tracing: the router's subscribe message carries its traceparent in `extensions`.
+      onSubscribe: (_ctx, _id, payload) => {
+        if (tracingEnabled()) traceSubscribe(payload.operationName, payload.extensions?.traceparent);
+      },
       context: (ctx) => options.context(ctx.extra.viewer ?? ANONYMOUS) as Record<string, unknown>,
       onError: (_ctx, _id, _payload, errors) => mask(errors),
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -104,4 +116,15 @@ export function serveSubscriptions<TContext>(
       await disposable.dispose();
     },
   };
+}
+
+/** A SERVER span for a subscribe message, continuing the router's subscribe span; ended at once. */
+function traceSubscribe(operationName: string | null | undefined, traceparent: unknown): void {
+  const span = tracer().startSpan(
+    `subscription ${operationName ?? ''}`.trim(),
+    { kind: SpanKind.SERVER, attributes: { 'graphql.operation.type': 'subscription' } },
+    contextFrom(typeof traceparent === 'string' ? traceparent : undefined),
+  );
+  if (operationName) span.setAttribute('graphql.operation.name', operationName);
+  span.end();
 }
