@@ -17,8 +17,25 @@ const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphq
 const schema = z.object({
   /** NODE_ENV, HOST, PORT, LOG_LEVEL, LOG_FORMAT and the OTEL_* variables, as every service. */
   ...serviceEnv(4000),
-  /** Any supergraph file; the router reloads it when it changes. */
-  SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH),
+  /**
+   * Any supergraph file; the router reloads it when it changes. Unset: the committed
+   * one, or with APOLLO_KEY and APOLLO_GRAPH_REF the graph's from Uplink.
+   */
+  SUPERGRAPH_PATH: z.string().min(1).optional(),
+  /**
+   * Apollo Studio: the graph's API key (a secret, never logged or sent anywhere but
+   * to Apollo's endpoints). With APOLLO_GRAPH_REF, usage reports go to Studio.
+   */
+  APOLLO_KEY: z.string().min(1).optional(),
+  /** `graph-id@variant`, the graph the key belongs to. */
+  APOLLO_GRAPH_REF: z
+    .string()
+    .regex(/^[^@\s]+@[^@\s]+$/, 'must be graph-id@variant')
+    .optional(),
+  /** Where usage reports go (its base URL). @default Apollo's */
+  APOLLO_USAGE_REPORTING_ENDPOINT: optionalUrl(),
+  /** Comma-separated Uplink URLs of managed federation. @default Apollo's */
+  APOLLO_SCHEMA_CONFIG_DELIVERY_ENDPOINT: z.string().optional(),
   /** Comma-separated origins allowed by CORS, in addition to Apollo Studio in development. */
   CORS_ORIGINS: z.string().default(''),
   /** Largest request body, in bytes. */
@@ -128,13 +145,40 @@ function derive(c: z.output<typeof schema>, checks: ConfigChecks, env: NodeJS.Pr
     const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
     if (match?.[1] && value) subgraphUrls[match[1].toLowerCase()] = value;
   }
+  if (Boolean(c.APOLLO_KEY) !== Boolean(c.APOLLO_GRAPH_REF)) {
+    checks.report(
+      c.APOLLO_KEY ? 'APOLLO_GRAPH_REF' : 'APOLLO_KEY',
+      'APOLLO_KEY and APOLLO_GRAPH_REF go together: set both to report to Apollo Studio, or neither',
+    );
+  }
+  const uplinkEndpoints = (c.APOLLO_SCHEMA_CONFIG_DELIVERY_ENDPOINT ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const endpoint of uplinkEndpoints) {
+    if (!URL.canParse(endpoint))
+      checks.report('APOLLO_SCHEMA_CONFIG_DELIVERY_ENDPOINT', `${endpoint} is not a URL`);
+  }
+  const studio =
+    c.APOLLO_KEY && c.APOLLO_GRAPH_REF
+      ? {
+          key: c.APOLLO_KEY,
+          graphRef: c.APOLLO_GRAPH_REF,
+          usageReportingEndpoint: c.APOLLO_USAGE_REPORTING_ENDPOINT,
+          // Managed federation unless a supergraph file is named.
+          uplinkEndpoints: c.SUPERGRAPH_PATH ? undefined : uplinkEndpoints,
+        }
+      : undefined;
   const extraOrigins = c.CORS_ORIGINS.split(',')
     .map((o) => o.trim())
     .filter(Boolean);
   return {
     ...serviceSettings(c, checks.report),
     production,
-    supergraphPath: c.SUPERGRAPH_PATH,
+    /** Undefined: the supergraph comes from Uplink (studio.uplinkEndpoints). */
+    supergraphPath: c.SUPERGRAPH_PATH ?? (studio ? undefined : DEFAULT_SUPERGRAPH),
+    /** Apollo Studio: usage reporting, and managed federation without a supergraph file. */
+    studio,
     subgraphUrls,
     corsOrigins: production ? extraOrigins : [STUDIO, ...LOCAL_ORIGINS, ...extraOrigins],
     maxBodyBytes: c.MAX_BODY_BYTES,

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { UplinkSupergraphManager } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
 import { bearerToken, createTokenVerifier, viewerFromAuthorization, viewerFromHeaders } from '@fitness/auth';
 import {
   badUserInput,
@@ -73,13 +78,48 @@ function requestOf(
   return { query: params.get('query') ?? undefined, extensions: json('extensions') };
 }
 
+/**
+ * Where the supergraph comes from: the file, or with Apollo Studio configured and
+ * no SUPERGRAPH_PATH, Uplink (managed federation), polled for new compositions.
+ */
+function supergraphSource(config: RouterConfig, logger: Logger) {
+  if (config.supergraphPath) return supergraphFromFile(config.supergraphPath, logger);
+  const studio = config.studio!;
+  logger.info(
+    { graphRef: studio.graphRef },
+    'loading the supergraph from Apollo Uplink (managed federation)',
+  );
+  return new UplinkSupergraphManager({
+    apiKey: studio.key,
+    graphRef: studio.graphRef,
+    logger,
+    ...(studio.uplinkEndpoints ? { uplinkEndpoints: studio.uplinkEndpoints } : {}),
+  });
+}
+
+/**
+ * Apollo Studio's usage reports (operation signatures, field usage, traces with the
+ * subgraphs' inline traces), when APOLLO_KEY and APOLLO_GRAPH_REF are set; variable
+ * values and headers are never sent, errors only masked. Without them, explicitly
+ * nothing, whatever Apollo Server finds in the environment.
+ */
+function usageReporting(config: RouterConfig) {
+  if (!config.studio) return ApolloServerPluginUsageReportingDisabled();
+  return ApolloServerPluginUsageReporting({
+    ...(config.studio.usageReportingEndpoint ? { endpointUrl: config.studio.usageReportingEndpoint } : {}),
+    sendVariableValues: { none: true },
+    sendHeaders: { none: true },
+    sendErrors: { masked: true },
+  });
+}
+
 /** Builds the gateway, Apollo Server and HTTP server, and listens. */
 export async function startRouter(config: RouterConfig, logger: Logger): Promise<RunningRouter> {
   let ready = false;
   // Every data source the gateway built, so that stop closes their connection pools.
   const dataSources: SubgraphDataSource[] = [];
   const gateway = new RouterGateway({
-    supergraphSdl: supergraphFromFile(config.supergraphPath, logger),
+    supergraphSdl: supergraphSource(config, logger),
     buildService: ({ name, url }) => {
       const target = config.subgraphUrls[name.toLowerCase()] ?? url;
       if (!target)
@@ -185,7 +225,10 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     formatError: createFormatError(logger, { hideSchemaDetails: config.production }),
     persistedQueries: { cache: persistedQueries.cache },
     logger,
+    // The graph's key and ref (usage reporting; Uplink through the gateway's load).
+    ...(config.studio ? { apollo: { key: config.studio.key, graphRef: config.studio.graphRef } } : {}),
     plugins: [
+      usageReporting(config),
       metrics.requestPlugin(),
       ...(tracingEnabled() ? [operationSpanPlugin()] : []),
       demand.plugin(),

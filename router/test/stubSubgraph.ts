@@ -12,11 +12,17 @@ const quiet = createLogger('stub-subgraph', 'silent');
  * caller's Authorization in the context as `auth`, and a count of the GraphQL
  * requests it received.
  */
-export async function startStubSubgraph(sdl: string, resolvers: Record<string, unknown>, port = 0) {
+export async function startStubSubgraph(
+  sdl: string,
+  resolvers: Record<string, unknown>,
+  port = 0,
+  /** Answer `apollo-federation-include-trace: ftv1` with an inline trace, as real subgraphs do. */
+  options: { inlineTrace?: boolean } = {},
+) {
   let requests = 0;
   const apollo = new ApolloServer<{ auth: string | undefined }>({
     schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }),
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: options.inlineTrace ? [] : [ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
   const server: Server = createHttpApp({

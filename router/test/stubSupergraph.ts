@@ -17,11 +17,15 @@ export interface StubDefinition {
  * Stub subgraphs over HTTP and the supergraph composed of them, written to a
  * temporary directory for SUPERGRAPH_PATH; `stop` stops them and removes it.
  */
-export async function startStubSupergraph(definitions: StubDefinition[]) {
+export async function startStubSupergraph(
+  definitions: StubDefinition[],
+  options: { inlineTrace?: boolean } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'router-stubs-'));
   const subgraphs: Record<string, Awaited<ReturnType<typeof startStubSubgraph>>> = {};
-  for (const { name, sdl, resolvers } of definitions)
-    subgraphs[name] = await startStubSubgraph(sdl, resolvers);
+  for (const { name, sdl, resolvers } of definitions) {
+    subgraphs[name] = await startStubSubgraph(sdl, resolvers, 0, options);
+  }
   const parts = definitions.map(({ name, sdl }) => {
     const schemaPath = join(dir, `${name}.graphql`);
     writeFileSync(schemaPath, sdl);

@@ -1,13 +1,23 @@
 import { trace } from '@opentelemetry/api';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   activeTraceparent,
+  createLogger,
+  ROUTER_SECRET_HEADER,
+  type RunningSubgraph,
+  startSubgraph,
   startTracing,
   tracingEnabled,
   tracingEnv,
   tracingSettings,
   z,
 } from '../src/index.js';
+import { echoSubgraph } from './fixtures/echoSubgraph.js';
+
+const running: RunningSubgraph[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((service) => service.stop()));
+});
 
 const settingsOf = (env: Record<string, string>) => {
   const problems: string[] = [];
@@ -54,5 +64,29 @@ describe('tracing settings from the OTEL_* variables', () => {
     ).toEqual([
       'OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported: use http/protobuf (the default) or http/json',
     ]);
+  });
+});
+
+describe("a subgraph's inline trace (Apollo Studio's ftv1)", () => {
+  it('should be in extensions.ftv1 only when the router asks for it', async () => {
+    const service = await startSubgraph(echoSubgraph({ steps: [] }), createLogger('echo', 'silent'));
+    running.push(service);
+    const ask = async (headers: Record<string, string>) => {
+      const response = await fetch(service.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [ROUTER_SECRET_HEADER]: 'echo-router-secret-echo-router-secret',
+          ...headers,
+        },
+        body: JSON.stringify({ query: '{ echo(text: "traced") }' }),
+      });
+      return (await response.json()) as { data: unknown; extensions?: { ftv1?: string } };
+    };
+    const plain = await ask({});
+    expect(plain).toEqual({ data: { echo: 'traced' } });
+    const traced = await ask({ 'apollo-federation-include-trace': 'ftv1' });
+    expect(traced.data).toEqual({ echo: 'traced' });
+    expect(Buffer.from(traced.extensions!.ftv1!, 'base64').length).toBeGreaterThan(0);
   });
 });

@@ -3,6 +3,7 @@ import type { FetchNode } from '@apollo/query-planner';
 import { inSpan, tracingEnabled } from '@fitness/server-kit';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { RouterContext } from '../context.js';
+import { INCLUDE_TRACE_HEADER } from '../studio/queryPlanTrace.js';
 import {
   headerValue,
   SERVICE_UNAVAILABLE,
@@ -103,8 +104,10 @@ export function fetchFromSubgraph(
   variables: Record<string, unknown>,
   context: RouterContext,
   cachePolicy?: CachePolicyRestrictor,
+  /** Ask for the subgraph's inline trace (extensions.ftv1): usage reporting captures this operation. */
+  includeTrace = false,
 ): Promise<SubgraphResponse> {
-  if (!tracingEnabled()) return send(client, fetch, variables, context, cachePolicy);
+  if (!tracingEnabled()) return send(client, fetch, variables, context, cachePolicy, includeTrace);
   // One CLIENT span per request sent; its traceparent goes with it (headersFor).
   return inSpan(
     `fetch ${fetch.serviceName}`,
@@ -116,7 +119,7 @@ export function fetchFromSubgraph(
       },
     },
     async (span) => {
-      const response = await send(client, fetch, variables, context, cachePolicy);
+      const response = await send(client, fetch, variables, context, cachePolicy, includeTrace);
       if (madeUp.has(response)) span.setStatus({ code: SpanStatusCode.ERROR, message: SERVICE_UNAVAILABLE });
       else if (response.errors?.length) span.setAttribute('graphql.errors', response.errors.length);
       return response;
@@ -130,9 +133,12 @@ async function send(
   variables: Record<string, unknown>,
   context: RouterContext,
   cachePolicy: CachePolicyRestrictor | undefined,
+  includeTrace: boolean,
 ): Promise<SubgraphResponse> {
   try {
-    const answer = await client.post(requestBody(fetch, variables), client.headersFor(context));
+    const headers = client.headersFor(context);
+    if (includeTrace) headers[INCLUDE_TRACE_HEADER] = 'ftv1';
+    const answer = await client.post(requestBody(fetch, variables), headers);
     const response = parseAnswer(answer);
     restrictCachePolicy(cachePolicy, answer);
     client.health.succeeded();

@@ -18,6 +18,7 @@ import {
 } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import type { RouterContext } from '../context.js';
+import { QueryPlanTraces, type TraceMetrics } from '../studio/queryPlanTrace.js';
 import { mergingSender } from './batching.js';
 import { type CachePolicyRestrictor, fetchFromSubgraph } from './fetch.js';
 import {
@@ -51,6 +52,8 @@ export interface GatewayRequestContext {
   context: RouterContext;
   overallCachePolicy?: Partial<CachePolicyRestrictor>;
   logger?: Logger;
+  /** Apollo Server's usage reporting: whether to capture this operation's trace, and where it goes. */
+  metrics?: TraceMetrics;
 }
 
 /** The gateway's state after it loaded a supergraph (@apollo/gateway 2.14; read, never written). */
@@ -338,16 +341,31 @@ export class RouterExecutor {
         | undefined;
       if (!source?.client)
         return Promise.reject(new Error(`Couldn't find service with name "${fetch.serviceName}"`));
-      return fetchFromSubgraph(source.client, fetch, fetchVariables, ctx.context, policy);
+      return fetchFromSubgraph(
+        source.client,
+        fetch,
+        fetchVariables,
+        ctx.context,
+        policy,
+        ctx.metrics?.captureTraces === true,
+      );
     };
-    const send =
+    const merged =
       this.options.mergeFetches === false
         ? direct
         : mergingSender(direct, (parts) => {
             this.counters.merged += parts - 1;
           });
+    // Usage reporting captures this operation: each fetch asks for the subgraph's trace.
+    const traces = ctx.metrics?.captureTraces
+      ? new QueryPlanTraces(ctx.metrics, this.options.logger)
+      : undefined;
+    const send = traces ? traces.recording(merged) : merged;
     const execute = (sender: FetchSender) =>
       executePlan(prepared, generation.types, ctx.request.variables, sender);
+    if (traces) {
+      return execute(send).finally(() => traces.finish(prepared.plan));
+    }
     if (this.mode !== 'compare') return execute(send);
     return compareWithOracle(
       send,

@@ -89,11 +89,12 @@ export interface SubgraphResponse {
 }
 
 /**
- * Headers that make two requests different for the subgraph: who asks (the token)
- * and from where (the client address it throttles by). The request id is not among
+ * Headers that make two requests different for the subgraph: who asks (the token),
+ * from where (the client address it throttles by) and whether its inline trace is
+ * asked for (a request with it answers more). The request id is not among
  * them: sharers of one request log under the first one's id.
  */
-const IDENTITY_HEADERS = ['authorization', CLIENT_ADDRESS_HEADER];
+const IDENTITY_HEADERS = ['authorization', CLIENT_ADDRESS_HEADER, 'apollo-federation-include-trace'];
 
 /** Where a subgraph's fetches are measured (the router's metrics): allocation-free on the way. */
 export interface FetchObserver {
