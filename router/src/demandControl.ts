@@ -226,7 +226,13 @@ export interface DemandControlOptions {
   mode: 'enforce' | 'measure';
   defaultListSize?: number;
   onEstimate?: (cost: number, refused: boolean) => void;
-  onOverLimit?: (details: { cost: number; maxCost: number; operationName: string | undefined }) => void;
+  onOverLimit?: (details: {
+    cost: number;
+    maxCost: number;
+    operationName: string | undefined;
+    /** The request's id, for its log line (HTTP; graphql-ws subscriptions have none here). */
+    requestId?: string | undefined;
+  }) => void;
 }
 
 /** The refusal: in milliseconds, before planning, with the estimate for the client. */
@@ -298,6 +304,7 @@ export class DemandControl {
     document: DocumentNode,
     operationName: string | null | undefined,
     variables: Record<string, unknown> | null | undefined,
+    requestId?: string,
   ): number {
     const cost = this.estimate(schema, document, operationName, variables);
     const over = cost > this.options.maxCost;
@@ -307,6 +314,7 @@ export class DemandControl {
         cost,
         maxCost: this.options.maxCost,
         operationName: operationName ?? undefined,
+        ...(requestId ? { requestId } : {}),
       });
       if (this.options.mode === 'enforce') throw costError(cost, this.options.maxCost);
     }
@@ -318,7 +326,13 @@ export class DemandControl {
       requestDidStart: async () => ({
         // After parsing and validation, before the gateway plans.
         didResolveOperation: async (context) => {
-          this.check(context.schema, context.document, context.operationName, context.request.variables);
+          this.check(
+            context.schema,
+            context.document,
+            context.operationName,
+            context.request.variables,
+            (context.contextValue as { requestId?: string }).requestId,
+          );
         },
       }),
     };

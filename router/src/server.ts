@@ -15,6 +15,7 @@ import {
   createFormatError,
   createHttpApp,
   currentRequestId,
+  errorRequestIdPlugin,
   invalidCredentials,
   type Logger,
   listen,
@@ -229,6 +230,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     ...(config.studio ? { apollo: { key: config.studio.key, graphRef: config.studio.graphRef } } : {}),
     plugins: [
       usageReporting(config),
+      errorRequestIdPlugin<RouterContext>((context) => context.requestId),
       metrics.requestPlugin(),
       ...(tracingEnabled() ? [operationSpanPlugin()] : []),
       demand.plugin(),
@@ -277,6 +279,10 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     corsOrigins: config.corsOrigins,
     // On every log line of the request, here and (forwarded) in every subgraph.
     requestId: (req) => requestIdOf(req.headers['x-request-id']),
+    // Only while tracing (which needs it anyway): on Node 20 an AsyncLocalStorage in
+    // use costs every promise a hook. Otherwise the router's request-time log lines
+    // (outages, cost, unexpected errors, mismatches) carry the request id themselves.
+    requestScope: tracingEnabled(),
     // The token is checked before planning: a bad one is a 401, not a partial result.
     authenticate: async (req) => identify(await viewerFromHeaders(req.headers, verify), req),
     // Subscriptions over HTTP: Apollo Server cannot run them on a gateway; the engine can.
@@ -397,6 +403,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     // A request id per operation, as over HTTP, on the operation's log lines too.
     execute: (request, auth) => {
       const requestId = requestIdOf(undefined);
+      if (!tracingEnabled()) return executeOnce(request, { ...auth, requestId });
       return runInRequestScope({ requestId }, () => executeOnce(request, { ...auth, requestId }));
     },
     metrics: {

@@ -84,7 +84,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     try {
       response = await super.process(options);
     } catch (error) {
-      this.client.health.failed(error);
+      this.client.health.failed(error, (options.context as RouterContext | undefined)?.requestId);
       const document = 'document' in options ? (options.document as DocumentNode | undefined) : undefined;
       return unavailableResponse(document, options.request.query, options.request.variables) as Response;
     }

@@ -6,7 +6,7 @@ import { startStubRouter, startStubSupergraph } from './stubSupergraph.js';
 
 const SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-  type Query { headline: String }
+  type Query { headline: String, broken: String }
 `;
 
 describe('router log lines', () => {
@@ -17,7 +17,18 @@ describe('router log lines', () => {
 
   beforeAll(async () => {
     stubs = await startStubSupergraph([
-      { name: 'news', sdl: SDL, resolvers: { Query: { headline: () => 'news' } } },
+      {
+        name: 'news',
+        sdl: SDL,
+        resolvers: {
+          Query: {
+            headline: () => 'news',
+            broken: () => {
+              throw new Error('no broken news');
+            },
+          },
+        },
+      },
     ]);
     router = await startStubRouter(stubs, createLogger('router', 'info', 'json', stream));
     url = `http://127.0.0.1:${router.port}/graphql`;
@@ -28,13 +39,23 @@ describe('router log lines', () => {
     await stubs?.stop();
   });
 
+  const ask = (query: string, requestId: string) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify({ query }),
+    });
+
+  it('should log an unexpected error with the request id of the request that met it', async () => {
+    const response = await ask('{ broken }', 'broken-request');
+    expect(response.status).toBe(200);
+    const line = lines.find((l) => l.msg === 'unexpected error in operation');
+    expect(line).toMatchObject({ service: 'router', requestId: 'broken-request', path: ['broken'] });
+  });
+
   it("should log a subgraph's outage with the request id of the request that met it", async () => {
     await stubs.subgraphs.news!.stop();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'client-chosen-id' },
-      body: JSON.stringify({ query: '{ headline }' }),
-    });
+    const response = await ask('{ headline }', 'client-chosen-id');
     expect(response.status).toBe(200);
     const outage = lines.find(
       (line) => line.msg === 'subgraph unavailable; its fields answer null with an error',

@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
@@ -39,6 +40,32 @@ function keepInputCode(formatted: GraphQLFormattedError, error: unknown): GraphQ
  * with its cause and replaced by a generic INTERNAL_SERVER_ERROR, so SQL, driver
  * messages and stack traces never reach a client.
  */
+// The request id of each error a request met, for the log line formatError writes.
+const requestOfError = new WeakMap<object, string>();
+
+/**
+ * Tags each error a request meets with the request's id, so that formatError's
+ * line about an unexpected one names the request: Apollo Server's formatError sees
+ * the error only. Runs only for requests that meet errors.
+ */
+export function errorRequestIdPlugin<TContext extends BaseContext>(
+  requestIdOf: (contextValue: TContext) => string | undefined,
+): ApolloServerPlugin<TContext> {
+  const listener = {
+    async didEncounterErrors({
+      errors,
+      contextValue,
+    }: {
+      errors: readonly object[];
+      contextValue: TContext;
+    }) {
+      const requestId = requestIdOf(contextValue);
+      if (requestId) for (const error of errors) requestOfError.set(error, requestId);
+    },
+  };
+  return { requestDidStart: async () => listener };
+}
+
 export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
   return (raw: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const formatted = keepInputCode(raw, error);
@@ -50,12 +77,14 @@ export function createFormatError(logger: Logger, options: FormatErrorOptions = 
       return { ...formatted, message: withoutSuggestions(formatted.message), extensions: kept };
     }
     const cause = unwrapResolverError(error);
+    const requestId = typeof error === 'object' && error !== null ? requestOfError.get(error) : undefined;
+    const where = requestId ? { path: formatted.path, requestId } : { path: formatted.path };
     // An error the engine made itself (no thrown cause, e.g. a non-null field that
     // came back null) says all it has in its message: its stack is the engine's.
     if (cause instanceof GraphQLError && !cause.originalError) {
-      logger.error({ message: cause.message, path: formatted.path }, 'unexpected error in operation');
+      logger.error({ message: cause.message, ...where }, 'unexpected error in operation');
     } else {
-      logger.error({ err: cause, path: formatted.path }, 'unexpected error in operation');
+      logger.error({ err: cause, ...where }, 'unexpected error in operation');
     }
     return {
       message: 'Internal server error',

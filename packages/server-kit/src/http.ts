@@ -34,6 +34,13 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
    */
   requestId?: (req: IncomingMessage) => string | undefined;
   /**
+   * Whether log lines get the request's ids from an AsyncLocalStorage (see
+   * runInRequestScope). On Node 20 an AsyncLocalStorage in use costs every promise
+   * of the process a hook; a service that cannot afford it passes the ids to its
+   * log lines itself. @default true
+   */
+  requestScope?: boolean;
+  /**
    * Runs before GraphQL for every request. A thrown GraphQLError becomes the whole
    * response, with the status in `extensions.http.status` (e.g. 401 for a bad token).
    */
@@ -198,6 +205,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
   const { logger } = options;
   const requestIdOf =
     options.requestId ?? ((req: IncomingMessage) => saneRequestId(req.headers['x-request-id']));
+  const useScope = options.requestScope ?? true;
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer) {
     let body: unknown;
@@ -264,8 +272,10 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
       }
       if (url.pathname === graphqlPath && (req.method === 'GET' || req.method === 'POST')) {
         options.admit?.(req);
-        scope.requestId = requestIdOf(req);
-        scope.traceId = traceIdOf(req.headers);
+        if (useScope) {
+          scope.requestId = requestIdOf(req);
+          scope.traceId = traceIdOf(req.headers);
+        }
         const body = req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
         // Only a request that was admitted continues the caller's trace.
         if (tracingEnabled())
@@ -290,7 +300,10 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
           error.headers,
         );
       } else {
-        logger.error({ err: error, path: url.pathname }, 'unhandled error in HTTP handler');
+        logger.error(
+          { err: error, path: url.pathname, requestId: scope.requestId },
+          'unhandled error in HTTP handler',
+        );
         sendRequestError(req, res, 500, [
           { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
         ]);
@@ -301,6 +314,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
   return createServer((req, res) => {
     // Filled in once the request is admitted; log lines written meanwhile carry nothing.
     const scope: RequestScope = {};
+    if (!useScope) return handle(req, res, scope);
     return runInRequestScope(scope, () => handle(req, res, scope));
   });
 }

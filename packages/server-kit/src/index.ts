@@ -19,7 +19,12 @@ export {
   z,
 } from './config.js';
 export * from './errors.js';
-export { createFormatError, type FormatErrorOptions, withoutSuggestions } from './formatError.js';
+export {
+  createFormatError,
+  errorRequestIdPlugin,
+  type FormatErrorOptions,
+  withoutSuggestions,
+} from './formatError.js';
 export {
   CHECK_TIMEOUT_MS,
   type Check,

@@ -145,7 +145,7 @@ async function send(
     if (response.errors?.length) client.observer?.failed('graphql');
     return response;
   } catch (error) {
-    client.health.failed(error);
+    client.health.failed(error, context.requestId);
     const answer = unavailableAnswers.get(fetch);
     const response = answer
       ? answer(variables)

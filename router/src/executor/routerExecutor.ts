@@ -375,7 +375,7 @@ export class RouterExecutor {
       (details) => {
         this.mismatches += 1;
         this.options.logger.error(
-          { operationName: ctx.request.operationName, ...details },
+          { operationName: ctx.request.operationName, requestId: ctx.context.requestId, ...details },
           'executor mismatch: the router executor and the gateway executor answered differently',
         );
       },

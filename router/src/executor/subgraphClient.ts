@@ -35,14 +35,15 @@ export class SubgraphHealth {
     return this.down === undefined;
   }
 
-  failed(error: unknown): void {
+  /** A failed request; `requestId` is the request that met it, for the log line. */
+  failed(error: unknown, requestId?: string): void {
     this.onFailure?.();
     const now = Date.now();
     const reason = describeFailure(error);
     if (!this.down) {
       this.down = { since: now, loggedAt: now, failures: 1 };
       this.logger?.warn(
-        { subgraph: this.name, reason },
+        { subgraph: this.name, reason, requestId },
         'subgraph unavailable; its fields answer null with an error',
       );
       return;
@@ -50,7 +51,13 @@ export class SubgraphHealth {
     this.down.failures += 1;
     if (now - this.down.loggedAt >= OUTAGE_LOG_EVERY_MS) {
       this.logger?.warn(
-        { subgraph: this.name, reason, failedRequests: this.down.failures, downForMs: now - this.down.since },
+        {
+          subgraph: this.name,
+          reason,
+          failedRequests: this.down.failures,
+          downForMs: now - this.down.since,
+          requestId,
+        },
         'subgraph still unavailable',
       );
       this.down.loggedAt = now;
