@@ -186,6 +186,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     upstream: { retryAttempts: config.subscriptions.retryAttempts, routerSecret: config.routerSecret },
     routerSecret: config.routerSecret,
     subgraphDedup: config.subgraphDedup,
+    fetchObserver: (name) => metrics.subgraphFetches(name),
     executorMode: config.executor,
     mergeFetches: config.mergeFetches,
     hideSchemaDetails: config.production,

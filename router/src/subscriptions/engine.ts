@@ -23,7 +23,7 @@ import {
   type PreparedPlan,
 } from '../executor/planExecutor.js';
 import { compareWithOracle, type ExecutorMode, prepareOperation } from '../executor/routerExecutor.js';
-import type { SubgraphResponse } from '../executor/subgraphClient.js';
+import type { FetchObserver, SubgraphResponse } from '../executor/subgraphClient.js';
 import { withCompletionErrors } from '../gateway.js';
 import { SubgraphDataSource } from '../subgraphDataSource.js';
 import { SchemaState, type SubscriptionPlan } from './schemaState.js';
@@ -161,6 +161,8 @@ export class SubscriptionEngine {
       routerSecret?: string;
       /** Share identical in-flight subgraph queries (SUBGRAPH_DEDUP). @default true */
       subgraphDedup?: boolean;
+      /** Where each subgraph's fetches for subscription events are measured (the router's metrics). */
+      fetchObserver?: (subgraph: string) => FetchObserver;
       /** Which executor runs the rest of each plan (ROUTER_EXECUTOR). @default 'router' */
       executorMode?: ExecutorMode;
       /** Merge sibling entity fetches (SUBGRAPH_FETCH_MERGING). @default true */
@@ -231,6 +233,7 @@ export class SubscriptionEngine {
             logger: this.options.logger,
             ...(this.options.routerSecret ? { routerSecret: this.options.routerSecret } : {}),
             dedupe: this.options.subgraphDedup ?? true,
+            ...(this.options.fetchObserver ? { observer: this.options.fetchObserver(name) } : {}),
           },
         ),
       ]),
