@@ -63,7 +63,9 @@ export function errorRequestIdPlugin<TContext extends BaseContext>(
       if (requestId) for (const error of errors) requestOfError.set(error, requestId);
     },
   };
-  return { requestDidStart: async () => listener };
+  // One promise for every request: a request without errors costs nothing more.
+  const started = Promise.resolve(listener);
+  return { requestDidStart: () => started };
 }
 
 export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {

@@ -72,6 +72,8 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
   corsOrigins?: string[];
 }
 
+const NO_SCOPE: RequestScope = Object.freeze({});
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -312,9 +314,10 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
   }
 
   return createServer((req, res) => {
+    // Without a scope, one empty object for every request: nothing is written to it.
+    if (!useScope) return handle(req, res, NO_SCOPE);
     // Filled in once the request is admitted; log lines written meanwhile carry nothing.
     const scope: RequestScope = {};
-    if (!useScope) return handle(req, res, scope);
     return runInRequestScope(scope, () => handle(req, res, scope));
   });
 }
