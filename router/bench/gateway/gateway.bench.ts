@@ -637,56 +637,134 @@ async function dashboardBenchmark(dir: string): Promise<void> {
       `  ${DASHBOARD_USERS} users with 20 workouts each, their Dashboard answers checked ` +
         `(${Buffer.byteLength(lanes[0]!.expected)} bytes for the first); warming up ${DASHBOARD_WARMUP_SECONDS} s`,
     );
-    const target: WrkTarget = { url, body, lanes };
+    // The baseline in the same run: a second router on the same subgraphs, with
+    // @apollo/gateway's own executor (ROUTER_EXECUTOR=gateway); the windows alternate.
+    const replica = await stack.addReplica('router', { ROUTER_EXECUTOR: 'gateway' });
+    const replicaUrl = `${replica.url}/graphql`;
+    for (const lane of lanes) {
+      const res = await fetch(replicaUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: lane.headers!.Authorization! },
+        body,
+      });
+      const answer = await res.text();
+      if (answer !== lane.expected) {
+        throw new BenchFailure(`Dashboard: the two executors answered differently:\n${answer.slice(0, 600)}`);
+      }
+    }
+    const routers = [
+      {
+        key: 'router',
+        label: 'this router (ROUTER_EXECUTOR=router)',
+        url,
+        pid: stack.services.router.process.pid!,
+      },
+      {
+        key: 'gateway',
+        label: "the same router on @apollo/gateway's executor",
+        url: replicaUrl,
+        pid: replica.process.pid!,
+      },
+    ];
     const names = ['router', ...SUBGRAPHS] as const;
-    const pids = Object.fromEntries(names.map((n) => [n, stack.services[n].process.pid!]));
-    const windows: {
+    interface Window {
       wrk: WrkResult;
       rps: number;
       cpuMs: Record<string, number>;
       rss: number;
       cores: number[];
-    }[] = [];
+    }
+    const windows = new Map<string, Window[]>(routers.map((r) => [r.key, []]));
     for (let w = 0; w <= ROUNDS; w += 1) {
-      const readings = startSecondReadings(names.map((n) => pids[n]!));
-      const wrk = await runWrk(target, {
-        dir,
-        name: `dashboard-${w}`,
-        seconds: w === 0 ? DASHBOARD_WARMUP_SECONDS : SECONDS,
-        connections: DASHBOARD_CONNECTIONS,
-      });
-      const taken = readings.stop();
-      const rss = rssMb(pids.router!);
-      await waitIdle(pids.router!);
-      if (wrk.bad > 0 || wrk.socketErrors > 0 || wrk.good === 0) {
-        throw new BenchFailure(
-          `Dashboard: ${wrk.bad} wrong responses, ${wrk.socketErrors} socket errors, ${wrk.good} right ones` +
-            `${wrk.badSample ? `; the first wrong one:\n${badSampleText(wrk.badSample)}` : ''}`,
+      // Each window starts with the other router.
+      const order = w % 2 === 0 ? routers : [...routers].reverse();
+      for (const r of order) {
+        const pids = [r.pid, ...SUBGRAPHS.map((n) => stack.services[n].process.pid!)];
+        const readings = startSecondReadings(pids);
+        const wrk = await runWrk(
+          { url: r.url, body, lanes },
+          {
+            dir,
+            name: `dashboard-${r.key}-${w}`,
+            seconds: w === 0 ? DASHBOARD_WARMUP_SECONDS : SECONDS,
+            connections: DASHBOARD_CONNECTIONS,
+          },
+        );
+        const taken = readings.stop();
+        const rss = rssMb(r.pid);
+        await waitIdle(r.pid);
+        if (wrk.bad > 0 || wrk.socketErrors > 0 || wrk.good === 0) {
+          throw new BenchFailure(
+            `Dashboard (${r.key}): ${wrk.bad} wrong responses, ${wrk.socketErrors} socket errors, ${wrk.good} right ones` +
+              `${wrk.badSample ? `; the first wrong one:\n${badSampleText(wrk.badSample)}` : ''}`,
+          );
+        }
+        if (w === 0) continue;
+        const { first, last, sum } = steadySeconds(taken, `Dashboard window ${w} (${r.key})`);
+        const requests = sum(wrk.perSecond);
+        const cpuMs = Object.fromEntries(
+          names.map((n, i) => [n, ((last.cpu[i]! - first.cpu[i]!) * 1000) / requests]),
+        );
+        const rps = requests / (last.second - first.second);
+        windows.get(r.key)!.push({ wrk, rps, cpuMs, rss, cores: coreBusyPercent(first.cores, last.cores) });
+        out(
+          `window ${w}/${ROUNDS} ${r.key.padEnd(8)} ${f(rps)} RPS, p99 ${f(wrk.p99Ms, 0)} ms, ` +
+            `router ${f(cpuMs.router!, 2)} CPU ms/req, ${wrk.good} right, ${wrk.bad} wrong`,
         );
       }
-      if (w === 0) continue;
-      const { first, last, sum } = steadySeconds(taken, `Dashboard window ${w}`);
-      const requests = sum(wrk.perSecond);
-      const cpuMs = Object.fromEntries(
-        names.map((n, i) => [n, ((last.cpu[i]! - first.cpu[i]!) * 1000) / requests]),
-      );
-      const rps = requests / (last.second - first.second);
-      windows.push({ wrk, rps, cpuMs, rss, cores: coreBusyPercent(first.cores, last.cores) });
-      out(
-        `window ${w}/${ROUNDS}: ${f(rps)} RPS, p99 ${f(wrk.p99Ms, 0)} ms, ` +
-          `router ${f(cpuMs.router!, 2)} CPU ms/req, ${wrk.good} right, ${wrk.bad} wrong`,
-      );
     }
-    const m = (pick: (w: (typeof windows)[number]) => number) => median(windows.map(pick));
     out();
     out(
       `Dashboard (schema/operations/dashboard.graphql) through the whole stack, embedded stores, ` +
         `${DASHBOARD_USERS} users on ${DASHBOARD_CONNECTIONS} connections, ` +
-        `nothing pinned (2 cores); medians of ${ROUNDS} windows of ${SECONDS} s`,
+        `nothing pinned (2 cores); medians of ${ROUNDS} windows of ${SECONDS} s per router, alternating; ` +
+        `the ratio is per window pair, then the median`,
     );
     out();
+    const ours = windows.get('router')!;
+    const base = windows.get('gateway')!;
+    const ratio = median(ours.map((w, i) => w.cpuMs.router! / base[i]!.cpuMs.router!));
+    const rows = routers.map((r) => {
+      const list = windows.get(r.key)!;
+      const m = (pick: (w: Window) => number) => median(list.map(pick));
+      return [
+        r.label,
+        f(m((w) => w.rps)),
+        f(
+          m((w) => w.wrk.p50Ms),
+          0,
+        ),
+        f(
+          m((w) => w.wrk.p95Ms),
+          0,
+        ),
+        f(
+          m((w) => w.wrk.p99Ms),
+          0,
+        ),
+        ...names.map((n) =>
+          f(
+            m((w) => w.cpuMs[n]!),
+            2,
+          ),
+        ),
+        f(
+          m((w) => w.rss),
+          0,
+        ),
+        `${f(
+          m((w) => w.cores[0]!),
+          0,
+        )}/${f(
+          m((w) => w.cores[1]!),
+          0,
+        )}`,
+        r.key === 'router' ? `${f(ratio, 2)}x` : '1.00x',
+      ];
+    });
     for (const l of table(
       [
+        'router',
         'RPS',
         'p50 ms',
         'p95 ms',
@@ -694,41 +772,9 @@ async function dashboardBenchmark(dir: string): Promise<void> {
         ...names.map((n) => `${n} CPU ms/req`),
         'router RSS MB',
         'cores busy %',
+        'x router CPU/req',
       ],
-      [
-        [
-          f(m((w) => w.rps)),
-          f(
-            m((w) => w.wrk.p50Ms),
-            0,
-          ),
-          f(
-            m((w) => w.wrk.p95Ms),
-            0,
-          ),
-          f(
-            m((w) => w.wrk.p99Ms),
-            0,
-          ),
-          ...names.map((n) =>
-            f(
-              m((w) => w.cpuMs[n]!),
-              2,
-            ),
-          ),
-          f(
-            m((w) => w.rss),
-            0,
-          ),
-          `${f(
-            m((w) => w.cores[0]!),
-            0,
-          )}/${f(
-            m((w) => w.cores[1]!),
-            0,
-          )}`,
-        ],
-      ],
+      rows,
     ))
       out(l);
   } finally {
