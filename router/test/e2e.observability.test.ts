@@ -5,6 +5,7 @@ import {
   execute,
   parsePrometheusText,
   postGraphQL,
+  type ReceivedSpan,
   startOtlpReceiver,
   waitFor,
 } from '@fitness/testing';
@@ -95,10 +96,28 @@ describe('observability end to end', () => {
 
   it('should make one Dashboard request one trace with spans of the router and all four subgraphs', async () => {
     const spans = () => otlp.trace(dashboardTrace.traceId);
-    await waitFor(
-      () => SERVICES.every((service) => spans().some((span) => span.service === service)),
-      'spans of every service in the Dashboard trace',
-    );
+    const has = (test: (span: ReceivedSpan) => boolean) => spans().some(test);
+    // Each process exports its spans as they end, in batches: wait for all that is asserted.
+    await waitFor(() => {
+      const fetchIds = spans()
+        .filter((span) => span.service === 'router' && span.kind === CLIENT)
+        .map((span) => span.spanId);
+      return (
+        has((span) => span.service === 'router' && span.kind === SERVER) &&
+        SUBGRAPHS.every(
+          (subgraph) =>
+            has((span) => span.kind === CLIENT && span.attributes['graphql.subgraph.name'] === subgraph) &&
+            has((span) => span.service === subgraph && span.kind === SERVER) &&
+            has((span) => span.service === subgraph && /^(Query|Mutation)\./.test(span.name)),
+        ) &&
+        spans()
+          .filter((span) => span.service !== 'router' && span.kind === SERVER)
+          .every((span) => fetchIds.includes(span.parentSpanId ?? '')) &&
+        ['workouts', 'payments'].every((subgraph) =>
+          has((span) => span.service === subgraph && span.attributes['db.system'] === 'postgresql'),
+        )
+      );
+    }, 'the spans of every service in the Dashboard trace');
     const request = spans().find((span) => span.service === 'router' && span.kind === SERVER);
     expect(request).toMatchObject({
       name: 'query Dashboard',
@@ -183,8 +202,11 @@ describe('observability end to end', () => {
           span.attributes['messaging.consumer.group.name'] === consumer,
       );
     await waitFor(
-      () => Boolean(consumed('workouts', 'leaderboards') && consumed('recommendations', 'recommendations')),
-      "the consumers' spans in the logWorkout trace",
+      () =>
+        Boolean(consumed('workouts', 'leaderboards') && consumed('recommendations', 'recommendations')) &&
+        spans().some((span) => span.service === 'workouts' && span.kind === PRODUCER) &&
+        spans().some((span) => span.service === 'router' && span.kind === SERVER),
+      "the router's, the relay's and the consumers' spans in the logWorkout trace",
     );
     const publish = spans().find((span) => span.service === 'workouts' && span.kind === PRODUCER);
     expect(publish).toMatchObject({
