@@ -21,6 +21,7 @@ import {
   bearer,
   createTestDatabase,
   execute,
+  mongoUrlWithOwnDatabase,
   OwnNatsServer,
   OwnRedisServer,
   postGraphQL,
@@ -50,7 +51,10 @@ const postgresUrl = realService('postgres', 'account deletion e2e');
 const enabled = Boolean(
   postgresUrl && realService('redis', 'account deletion e2e') && realService('nats', 'account deletion e2e'),
 );
-const mongoUrl = process.env.MONGODB_URL || undefined;
+// A database of its own: the users service's outbox must be relayed by this stack's relay, to this stack's bus.
+const mongoUrl = process.env.MONGODB_URL
+  ? mongoUrlWithOwnDatabase(process.env.MONGODB_URL, 'e2e-deletion')
+  : undefined;
 
 /**
  * An account's erasure through the real processes: users deletes it and emits

@@ -7,6 +7,7 @@ import {
   bearer,
   createTestDatabase,
   execute,
+  mongoUrlWithOwnDatabase,
   OwnNatsServer,
   OwnRedisServer,
   postGraphQL,
@@ -62,7 +63,12 @@ describe('outages end to end', () => {
         payments: payments ? { PAYMENTS_DATABASE_URL: payments.url } : { PAYMENTS_DATA_DIR: 'memory://' },
         workouts: { WORKOUTS_DATA_DIR: 'memory://' },
         // A data dir, so that users' restart keeps the accounts (as under pnpm start).
-        users: { MONGODB_URL: process.env.MONGODB_URL, USERS_DATA_DIR: usersDir },
+        users: {
+          MONGODB_URL: process.env.MONGODB_URL
+            ? mongoUrlWithOwnDatabase(process.env.MONGODB_URL, 'e2e-outages')
+            : undefined,
+          USERS_DATA_DIR: usersDir,
+        },
       },
     });
     const handle = `out_${randomBytes(3).toString('hex')}`;

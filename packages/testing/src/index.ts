@@ -12,6 +12,13 @@ export { type ReceivedSpan, startOtlpReceiver } from './otlp.js';
 export { freePort, hasNatsServer, hasRedisServer, OwnNatsServer, OwnRedisServer } from './ownServers.js';
 export { type PrometheusSample, type PrometheusText, parsePrometheusText } from './prometheus.js';
 export { seededRandom } from './random.js';
-export { createTestDatabase, realService, type TestService, testServices, uniquePrefix } from './services.js';
+export {
+  createTestDatabase,
+  mongoUrlWithOwnDatabase,
+  realService,
+  type TestService,
+  testServices,
+  uniquePrefix,
+} from './services.js';
 export { ORDINARY_TEXT, REFUSED_CHARACTERS } from './text.js';
 export { waitFor } from './wait.js';

@@ -73,3 +73,14 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
 export function uniquePrefix(label: string): string {
   return `test:${label}:${randomBytes(4).toString('hex')}:`;
 }
+
+/**
+ * The MongoDB URL with a database of the suite's own. Suites run at the same time
+ * against one MongoDB server; a stack's users service in a shared database would have
+ * its outbox relayed by another stack's relay, to that stack's bus.
+ */
+export function mongoUrlWithOwnDatabase(url: string, label: string): string {
+  const own = new URL(url);
+  own.pathname = `/${uniquePrefix(label).replace(/[^A-Za-z0-9_]/g, '_')}`;
+  return own.toString();
+}
