@@ -1,6 +1,7 @@
 import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
 import type { Logger } from '@fitness/server-kit';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
+import { completionError } from './executor/planExecutor.js';
 import {
   type ExecutorMode,
   type GatewayRequestContext,
@@ -25,13 +26,7 @@ export function withCompletionErrors<
   const completion = result.extensions?.valueCompletion as readonly unknown[] | undefined;
   if (!completion?.length) return result;
   const { valueCompletion: _moved, ...extensions } = result.extensions!;
-  const errors = completion.map((e) => {
-    const error = e as Partial<GraphQLError>;
-    return new GraphQLError(error.message ?? 'Cannot complete a value of the response.', {
-      ...(error.path ? { path: error.path } : {}),
-      extensions: { ...error.extensions, code: 'INTERNAL_SERVER_ERROR' },
-    });
-  });
+  const errors = completion.map((e) => completionError(e as Partial<GraphQLError>));
   const next = { ...result, errors: [...(result.errors ?? []), ...errors] };
   if (Object.keys(extensions).length) next.extensions = extensions;
   else delete next.extensions;

@@ -233,7 +233,7 @@ function partOf(response: SubgraphResponse, i: number): SubgraphResponse {
  * One per client operation: fetches of different operations (other credentials,
  * other request ids) never merge.
  */
-export function mergingSender(send: FetchSender, onMerged?: (parts: number) => void): FetchSender {
+function mergingSender(send: FetchSender, onMerged?: (parts: number) => void): FetchSender {
   const held = new Map<string, Pending[]>();
   let scheduled = false;
 
@@ -290,4 +290,16 @@ export function mergingSender(send: FetchSender, onMerged?: (parts: number) => v
       }
     });
   };
+}
+
+/**
+ * `send`, merging sibling entity fetches unless merging is off (SUBGRAPH_FETCH_MERGING);
+ * `countMerged` hears how many fetches went inside another's request.
+ */
+export function withFetchMerging(
+  send: FetchSender,
+  enabled: boolean,
+  countMerged: (fetches: number) => void,
+): FetchSender {
+  return enabled ? mergingSender(send, (parts) => countMerged(parts - 1)) : send;
 }

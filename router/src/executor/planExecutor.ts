@@ -429,9 +429,15 @@ export async function executePlan(
   return { errors, data: shaped.data };
 }
 
-/** A value-completion error as a field error of the response (see withCompletionErrors in gateway.ts). */
-export function completionError(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, {
+/**
+ * A value-completion error as a field error of the response, with its path and the
+ * code INTERNAL_SERVER_ERROR: one rule for both executors (withCompletionErrors in
+ * gateway.ts applies it to the gateway's `extensions.valueCompletion`).
+ */
+export function completionError(
+  error: Partial<Pick<GraphQLError, 'message' | 'path' | 'extensions'>>,
+): GraphQLError {
+  return new GraphQLError(error.message ?? 'Cannot complete a value of the response.', {
     ...(error.path ? { path: error.path } : {}),
     extensions: { ...error.extensions, code: 'INTERNAL_SERVER_ERROR' },
   });

@@ -19,7 +19,7 @@ import {
 import { getVariableValues } from 'graphql/execution/values.js';
 import type { RouterContext } from '../context.js';
 import { QueryPlanTraces, type TraceMetrics } from '../studio/queryPlanTrace.js';
-import { mergingSender } from './batching.js';
+import { withFetchMerging } from './batching.js';
 import { type CachePolicyRestrictor, fetchFromSubgraph } from './fetch.js';
 import {
   executePlan,
@@ -350,12 +350,9 @@ export class RouterExecutor {
         ctx.metrics?.captureTraces === true,
       );
     };
-    const merged =
-      this.options.mergeFetches === false
-        ? direct
-        : mergingSender(direct, (parts) => {
-            this.counters.merged += parts - 1;
-          });
+    const merged = withFetchMerging(direct, this.options.mergeFetches !== false, (n) => {
+      this.counters.merged += n;
+    });
     // Usage reporting captures this operation: each fetch asks for the subgraph's trace.
     const traces = ctx.metrics?.captureTraces
       ? new QueryPlanTraces(ctx.metrics, this.options.logger)

@@ -14,7 +14,7 @@ import {
   validate,
 } from 'graphql';
 import type { RouterContext } from '../context.js';
-import { mergingSender } from '../executor/batching.js';
+import { withFetchMerging } from '../executor/batching.js';
 import { fetchFromSubgraph } from '../executor/fetch.js';
 import {
   executePlan,
@@ -511,12 +511,9 @@ export class SubscriptionEngine {
       }
       return fetchFromSubgraph(source.client, fetch, variables, group.context);
     };
-    const send =
-      this.options.mergeFetches === false
-        ? direct
-        : mergingSender(direct, (parts) => {
-            this.mergedFetches += parts - 1;
-          });
+    const send = withFetchMerging(direct, this.options.mergeFetches !== false, (n) => {
+      this.mergedFetches += n;
+    });
     const ready = executable;
     const run = (sender: FetchSender) => executePlan(ready, state.types, group.variables, sender);
     if (mode !== 'compare') return run(send);
