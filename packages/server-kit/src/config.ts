@@ -107,7 +107,7 @@ export const flag = (fallback: boolean) =>
 /** The shortest secret accepted anywhere. */
 export const SECRET_MIN_LENGTH = 32;
 /** A production secret uses at least this many different characters. */
-export const SECRET_MIN_DISTINCT = 10;
+export const SECRET_MIN_DISTINCT = 8;
 /** A production secret carries at least this many bits by the estimate of {@link secretBits}. */
 export const SECRET_MIN_BITS = 96;
 
@@ -128,7 +128,7 @@ export function secretBits(secret: string): number {
 
 /**
  * Why `secret` is too weak for production, or undefined when it is not: shorter
- * than 32 characters, fewer than 10 different ones, under 96 bits by
+ * than 32 characters, fewer than 8 different ones, under 96 bits by
  * {@link secretBits}, or one of the development defaults published in this
  * repository. A secret from `openssl rand -hex 32` or `-base64 32` always passes.
  */
