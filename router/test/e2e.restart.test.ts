@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bearer, postGraphQL } from '@fitness/testing';
 import { type Stack, startStack } from '@fitness/tooling';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 /**
  * The path of `pnpm start` on a bare machine, the way a new user meets it on their
@@ -117,6 +117,13 @@ describe('the default embedded stores across restarts', () => {
   };
 
   it('should keep accounts, workouts, stats and boards, and take writes and deletes, after SIGTERM and after kill -9', async () => {
+    // What the router and workouts said, when it fails (their output is captured).
+    onTestFailed(() => {
+      for (const name of ['router', 'workouts'] as const) {
+        console.error(`--- ${name}\n${stack?.services[name].output.join('').slice(-4000)}`);
+      }
+    });
+    const startedAt = Date.now();
     const signedUp = await gql('mutation ($i: SignUpInput!) { signUp(input: $i) { token user { id } } }', {
       i: {
         email,
@@ -128,6 +135,7 @@ describe('the default embedded stores across restarts', () => {
     expect(signedUp.errors).toBeUndefined();
     let { token, user } = (signedUp.data as { signUp: { token: string; user: { id: string } } }).signUp;
     const first = await log(token, 600);
+    console.log(`first workout logged in ${Date.now() - startedAt} ms`);
     expect(first.errors).toBeUndefined();
     const kept = [(first.data as { logWorkout: { id: string } }).logWorkout.id];
     let duration = 600;
