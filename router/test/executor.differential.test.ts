@@ -285,6 +285,15 @@ const OPERATIONS: Record<string, { query: string; variables?: Record<string, unk
     query: `query One($upc: String!) { product(upc: $upc) { upc } }`,
     variables: { upc: 42 },
   },
+  // A root fetch joined to a later entity fetch of its subgraph (joining.ts): one
+  // request to reviews for both, its fields under aliases, errors mapped back.
+  joinedRoot: {
+    query: `query Joined($id: ID!) { me { id name reviewCount } hidden: review(id: "r5") { id body } review(id: $id) { id rating } }`,
+    variables: { id: 'r2' },
+  },
+  // The joined request comes back without data (a non-null root field of the joined
+  // fetch is null): both parts are sent again alone.
+  joinedRootWithoutData: { query: `{ me { id reviewCount } latestReviews { id body } }` },
   mutation: {
     query: `mutation { first: rename(id: "u1", name: "Ada L.") { id name reviewCount } second: rename(id: "u2", name: "L.") { id name } }`,
   },
@@ -455,5 +464,31 @@ describe('router executor against the gateway executor (differential)', () => {
     expect(router).toBeLessThan(gateway);
     // Without merging, the router sends what the plan says, as the gateway does.
     expect(await count(set.unmerged.port)).toBe(gateway);
+  });
+
+  it('joins a root fetch to the next fetch of its subgraph, and sends it alone when there is none', async () => {
+    const requests = async (state: string, mode: 'gateway' | 'router', op: keyof typeof OPERATIONS) => {
+      const before = Object.fromEntries(Object.entries(stubs).map(([n, s]) => [n, s!.requests()]));
+      const answer = await ask(`http://127.0.0.1:${routers.get(state)![mode].port}/graphql`, OPERATIONS[op]!);
+      const sent = Object.fromEntries(Object.entries(stubs).map(([n, s]) => [n, s!.requests() - before[n]!]));
+      return { answer, sent };
+    };
+    // accounts `me`, then reviews once for `reviewCount` and both root fields.
+    const gateway = await requests('healthy', 'gateway', 'joinedRoot');
+    const router = await requests('healthy', 'router', 'joinedRoot');
+    expect(gateway.sent).toMatchObject({ accounts: 1, reviews: 2 });
+    expect(router.sent).toMatchObject({ accounts: 1, reviews: 1 });
+    expect(JSON.parse(router.answer.data)).toEqual({
+      me: { id: 'u1', name: 'Ada', reviewCount: 2 },
+      hidden: null,
+      review: { id: 'r2', rating: 2 },
+    });
+    expect(router.answer.errors.map((e) => JSON.parse(e).path)).toEqual([['hidden', 'body']]);
+    // No data in the joined answer: each part again on its own (1 + 2 requests).
+    expect((await requests('healthy', 'router', 'joinedRootWithoutData')).sent).toMatchObject({ reviews: 3 });
+    // `me` unavailable: nothing to join, the root fetch still goes, alone.
+    const alone = await requests('accounts-not-json', 'router', 'joinedRoot');
+    expect(alone.sent).toMatchObject({ reviews: 1 });
+    expect(JSON.parse(alone.answer.data).review).toEqual({ id: 'r2', rating: 2 });
   });
 });

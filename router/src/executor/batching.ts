@@ -16,32 +16,49 @@ import type { FetchSender } from './planExecutor.js';
 import { type SubgraphResponse, unavailableResponse } from './subgraphClient.js';
 
 /**
- * Sibling entity fetches merged into one request. The fetches of a plan that start
- * at the same point (the children of a Parallel node, or branches whose previous
- * fetches were answered together) and go to the same subgraph are sent as ONE
- * operation, each fetch's `_entities` under an alias of its own with its own
- * representations variable; the answer is split back into one response per fetch,
- * errors by their alias. The subgraph resolves each part as it would alone, so the
- * results are the same; if the merged answer has no data at all, the parts are sent
- * again one by one, so that one part's failure never takes another's data.
+ * Fetches of one plan merged into one request. The fetches that start at the same
+ * point (the children of a Parallel node, branches whose previous fetches were
+ * answered together, or a root fetch the plan joined to a later fetch, see
+ * joining.ts) and go to the same subgraph are sent as ONE operation: each entity
+ * fetch's `_entities` under an alias of its own (`_0`) with its own representations
+ * variable, each root fetch's fields under aliases of their own (`_1_0`, `_1_1`...);
+ * the answer is split back into one response per fetch, errors by their alias. The
+ * subgraph resolves each part as it would alone, so the results are the same; if the
+ * merged answer has no data at all, the parts are sent again one by one, so that one
+ * part's failure never takes another's data.
  *
- * Only entity fetches of queries merge (a mutation's own fetches run alone, in order).
+ * Only fetches of queries merge (a mutation's own fetches run alone, in order).
  */
 
 /** A fetch's operation parsed once (the planner does not keep the document on fetch nodes). */
 const documents = new WeakMap<FetchNode, DocumentNode | null>();
 
-/** The `_entities` field and the variables of an entity fetch, or null when it has another shape. */
-interface EntityFetchParts {
+/** What a fetch brings to a merged operation, or null when it cannot be merged. */
+interface FetchParts {
   operation: OperationDefinitionNode;
-  entities: FieldNode;
+  /** An entity fetch's `_entities` field. */
+  entities: FieldNode | undefined;
+  /** A root fetch's fields (an entity fetch has none here). */
+  fields: FieldNode[];
   fragments: FragmentDefinitionNode[];
 }
 
-const entityParts = new WeakMap<FetchNode, EntityFetchParts | null>();
+const fetchParts = new WeakMap<FetchNode, FetchParts | null>();
 
-function partsOf(fetch: FetchNode): EntityFetchParts | null {
-  let parts = entityParts.get(fetch);
+function isEntitiesField(field: FieldNode): boolean {
+  const argument = field.arguments?.[0];
+  return (
+    field.name.value === '_entities' &&
+    !field.alias &&
+    field.arguments?.length === 1 &&
+    argument?.name.value === 'representations' &&
+    argument.value.kind === Kind.VARIABLE &&
+    argument.value.name.value === 'representations'
+  );
+}
+
+function partsOf(fetch: FetchNode): FetchParts | null {
+  let parts = fetchParts.get(fetch);
   if (parts !== undefined) return parts;
   parts = null;
   let document = documents.get(fetch);
@@ -55,41 +72,47 @@ function partsOf(fetch: FetchNode): EntityFetchParts | null {
   }
   const operations = document?.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION) ?? [];
   const operation = operations[0];
-  const root = operation?.selectionSet.selections;
-  if (operations.length === 1 && operation?.operation === 'query' && root?.length === 1) {
-    const field = root[0]!;
-    const argument = field.kind === Kind.FIELD ? field.arguments?.[0] : undefined;
-    if (
-      field.kind === Kind.FIELD &&
-      field.name.value === '_entities' &&
-      !field.alias &&
-      field.arguments?.length === 1 &&
-      argument?.name.value === 'representations' &&
-      argument.value.kind === Kind.VARIABLE &&
-      argument.value.name.value === 'representations'
-    ) {
-      parts = {
-        operation,
-        entities: field,
-        fragments: document!.definitions.filter(
-          (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
-        ),
-      };
+  const root = operation?.selectionSet.selections ?? [];
+  const fields = root.filter((s): s is FieldNode => s.kind === Kind.FIELD);
+  if (
+    operations.length === 1 &&
+    operation?.operation === 'query' &&
+    fetch.operationKind === 'query' &&
+    fields.length > 0 &&
+    fields.length === root.length
+  ) {
+    const fragments = document!.definitions.filter(
+      (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
+    );
+    if (fetch.requires && fields.length === 1 && isEntitiesField(fields[0]!)) {
+      parts = { operation, entities: fields[0]!, fields: [], fragments };
+    } else if (!fetch.requires && !fields.some((f) => f.name.value === '_entities')) {
+      parts = { operation, entities: undefined, fields, fragments };
     }
   }
-  entityParts.set(fetch, parts);
+  fetchParts.set(fetch, parts);
   return parts;
 }
 
-/** Whether a fetch may be merged with its siblings. */
+/** Whether a fetch may be merged with its siblings: an entity fetch or a root fetch of a query. */
 export function isMergeable(fetch: FetchNode): boolean {
-  return !!fetch.requires && fetch.operationKind === 'query' && partsOf(fetch) !== null;
+  return partsOf(fetch) !== null;
 }
 
-/** One merged operation: its text and the name of each part's representations variable. */
+/** Whether a fetch may be merged and has no representations: a query's fields from the root. */
+export function isMergeableRootFetch(fetch: FetchNode): boolean {
+  return partsOf(fetch)?.entities === undefined && isMergeable(fetch);
+}
+
+/**
+ * One merged operation: its text, and per part the name of its representations
+ * variable (entity fetches) or the response name of each of its fields, by alias
+ * (root fetches).
+ */
 interface MergedOperation {
   fetch: FetchNode;
-  variableNames: string[];
+  variableNames: (string | undefined)[];
+  fieldNames: (Map<string, string> | undefined)[];
 }
 
 let nextFetchId = 0;
@@ -107,8 +130,16 @@ const idOf = (fetch: FetchNode) => {
 const merged = new Map<string, MergedOperation | null>();
 const MERGED_CACHE_LIMIT = 5_000;
 
-/** The alias of part `i` in a merged operation. */
+/** The alias of entity part `i` in a merged operation, and of field `k` of root part `i`. */
 const aliasOf = (i: number) => `_${i}`;
+const fieldAliasOf = (i: number, k: number) => `_${i}_${k}`;
+/** Whether a response key is one of the aliases a merged operation gives its parts. */
+const isPartAlias = (key: unknown) => typeof key === 'string' && /^_\d+(?:_\d+)?$/.test(key);
+
+const aliased = (field: FieldNode, alias: string): FieldNode => ({
+  ...field,
+  alias: { kind: Kind.NAME, value: alias },
+});
 
 function mergeOperations(fetches: FetchNode[]): MergedOperation | null {
   const key = fetches.map(idOf).join(',');
@@ -122,7 +153,7 @@ function mergeOperations(fetches: FetchNode[]): MergedOperation | null {
   for (const part of parts) {
     for (const definition of part.operation.variableDefinitions ?? []) {
       const name = definition.variable.name.value;
-      if (name === 'representations') continue;
+      if (part.entities && name === 'representations') continue;
       const known = variables.get(name);
       if (known && print(known) !== print(definition)) clash = true;
       variables.set(name, definition);
@@ -134,45 +165,52 @@ function mergeOperations(fetches: FetchNode[]): MergedOperation | null {
     }
   }
   if (!clash) {
-    // A representations variable per part, named apart from the client's variables.
+    // A representations variable per entity part, named apart from the client's variables.
     let prefix = 'representations';
     while ([...variables.keys()].some((n) => n.startsWith(prefix))) prefix = `_${prefix}`;
-    const variableNames = parts.map((_, i) => `${prefix}${i}`);
-    const typeOf = (part: EntityFetchParts) =>
+    const variableNames = parts.map((part, i) => (part.entities ? `${prefix}${i}` : undefined));
+    const fieldNames = parts.map((part, i) =>
+      part.entities
+        ? undefined
+        : new Map(part.fields.map((f, k) => [fieldAliasOf(i, k), f.alias?.value ?? f.name.value])),
+    );
+    const representationsType = (part: FetchParts) =>
       part.operation.variableDefinitions!.find((d) => d.variable.name.value === 'representations')!.type;
+    const selections = parts.flatMap((part, i): FieldNode[] => {
+      const entities = part.entities;
+      if (!entities) return part.fields.map((field, k) => aliased(field, fieldAliasOf(i, k)));
+      return [
+        visit(entities, {
+          Field: (node) => (node === entities ? aliased(node, aliasOf(i)) : undefined),
+          Argument: (node) =>
+            node === entities.arguments![0]
+              ? {
+                  ...node,
+                  value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variableNames[i]! } },
+                }
+              : undefined,
+        }),
+      ];
+    });
     const operation: OperationDefinitionNode = {
       kind: Kind.OPERATION_DEFINITION,
       operation: parts[0]!.operation.operation,
       name: { kind: Kind.NAME, value: `${fetches[0]!.operationName ?? 'Entities'}__merged` },
       variableDefinitions: [
-        ...parts.map(
-          (part, i): VariableDefinitionNode => ({
-            kind: Kind.VARIABLE_DEFINITION,
-            variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variableNames[i]! } },
-            type: typeOf(part),
-          }),
+        ...parts.flatMap((part, i): VariableDefinitionNode[] =>
+          part.entities
+            ? [
+                {
+                  kind: Kind.VARIABLE_DEFINITION,
+                  variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variableNames[i]! } },
+                  type: representationsType(part),
+                },
+              ]
+            : [],
         ),
         ...variables.values(),
       ],
-      selectionSet: {
-        kind: Kind.SELECTION_SET,
-        selections: parts.map(
-          (part, i): FieldNode =>
-            visit(part.entities, {
-              Field: (node) =>
-                node === part.entities
-                  ? { ...node, alias: { kind: Kind.NAME, value: aliasOf(i) } }
-                  : undefined,
-              Argument: (node) =>
-                node === part.entities.arguments![0]
-                  ? {
-                      ...node,
-                      value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variableNames[i]! } },
-                    }
-                  : undefined,
-            }),
-        ),
-      },
+      selectionSet: { kind: Kind.SELECTION_SET, selections },
     };
     const text = print({ kind: Kind.DOCUMENT, definitions: [operation, ...fragments.values()] });
     const fetch: FetchNode = {
@@ -185,17 +223,23 @@ function mergeOperations(fetches: FetchNode[]): MergedOperation | null {
       inputRewrites: undefined,
       outputRewrites: undefined,
     };
-    // Unavailable: each part's own SERVICE_UNAVAILABLE errors, under its alias.
+    // Unavailable: each part's own SERVICE_UNAVAILABLE errors, under its aliases.
     setUnavailableAnswer(fetch, (sent) => ({
       data: null,
-      errors: fetches.flatMap((part, i) =>
-        (
-          unavailableResponse(undefined, part.operation, { representations: sent[variableNames[i]!] })
-            .errors ?? []
-        ).map((e) => (e.path ? { ...e, path: [aliasOf(i), ...e.path.slice(1)] } : e)),
-      ),
+      errors: fetches.flatMap((part, i) => {
+        const names = fieldNames[i];
+        const aliasOfField = new Map([...(names ?? [])].map(([alias, name]) => [name, alias]));
+        const own = names
+          ? unavailableResponse(undefined, part.operation, sent)
+          : unavailableResponse(undefined, part.operation, { representations: sent[variableNames[i]!] });
+        return (own.errors ?? []).map((e) => {
+          if (!e.path?.length) return e;
+          const head = names ? aliasOfField.get(e.path[0] as string) : aliasOf(i);
+          return head ? { ...e, path: [head, ...e.path.slice(1)] } : e;
+        });
+      }),
     }));
-    result = { fetch, variableNames };
+    result = { fetch, variableNames, fieldNames };
   }
   if (merged.size >= MERGED_CACHE_LIMIT) merged.delete(merged.keys().next().value as string);
   merged.set(key, result);
@@ -210,16 +254,30 @@ interface Pending {
 }
 
 /** One part's response out of a merged answer: its data, its errors (by alias), and the errors of no part. */
-function partOf(response: SubgraphResponse, i: number): SubgraphResponse {
+function partOf(response: SubgraphResponse, operation: MergedOperation, i: number): SubgraphResponse {
+  const names = operation.fieldNames[i];
   const alias = aliasOf(i);
   const errors: GraphQLFormattedError[] = [];
   for (const error of response.errors ?? []) {
     const path = error.path;
+    const head = path?.[0];
     if (!path?.length) errors.push({ ...error });
-    else if (path[0] === alias) errors.push({ ...error, path: ['_entities', ...path.slice(1)] });
-    else if (typeof path[0] !== 'string' || !/^_\d+$/.test(path[0])) errors.push({ ...error });
+    else if (names?.has(head as string))
+      errors.push({ ...error, path: [names.get(head as string)!, ...path.slice(1)] });
+    else if (!names && head === alias) errors.push({ ...error, path: ['_entities', ...path.slice(1)] });
+    else if (!isPartAlias(head)) errors.push({ ...error });
   }
-  const data = response.data ? { _entities: response.data[alias] } : response.data;
+  let data = response.data;
+  if (data) {
+    if (names) {
+      const own: Record<string, unknown> = Object.create(null);
+      for (const [fieldAlias, name] of names)
+        if (Object.hasOwn(data, fieldAlias)) own[name] = data[fieldAlias];
+      data = own;
+    } else {
+      data = { _entities: data[alias] };
+    }
+  }
   return {
     ...(data !== undefined ? { data } : {}),
     ...(errors.length ? { errors } : {}),
@@ -253,7 +311,8 @@ function mergingSender(send: FetchSender, onMerged?: (parts: number) => void): F
       const variables: Record<string, unknown> = Object.create(null);
       batch.forEach((p, i) => {
         for (const [name, value] of Object.entries(p.variables)) {
-          if (name === 'representations') variables[operation.variableNames[i]!] = value;
+          const representations = operation.variableNames[i];
+          if (representations && name === 'representations') variables[representations] = value;
           else variables[name] = value;
         }
       });
@@ -265,7 +324,7 @@ function mergingSender(send: FetchSender, onMerged?: (parts: number) => void): F
             return;
           }
           batch.forEach((p, i) => {
-            p.resolve(partOf(response, i));
+            p.resolve(partOf(response, operation, i));
           });
         },
         (error) => {

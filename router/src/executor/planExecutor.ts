@@ -25,6 +25,8 @@ export type FetchSender = (fetch: FetchNode, variables: Record<string, unknown>)
 /** An operation as the executor runs it: planned, its shaping compiled, both cached together. */
 export interface PreparedPlan {
   plan: QueryPlan;
+  /** The plan node to execute: the plan's own, or the same plan with root fetches joined (joining.ts). */
+  node: QueryPlan['node'];
   /** The operation as federation reads it (for variable definitions of Condition nodes). */
   operation: Operation;
   shaper: Shaper;
@@ -406,7 +408,7 @@ export async function executePlan(
     data: {},
     errors: [],
   };
-  const node = prepared.plan.node;
+  const node = prepared.node;
   if (node?.kind === 'Subscription') throw new Error('Execution of subscriptions not supported by gateway');
   if (node) await executeNode(run, node, { path: [], data: run.data });
   let shaped: ReturnType<Shaper['shape']>;

@@ -21,6 +21,7 @@ import type { RouterContext } from '../context.js';
 import { QueryPlanTraces, type TraceMetrics } from '../studio/queryPlanTrace.js';
 import { withFetchMerging } from './batching.js';
 import { type CachePolicyRestrictor, fetchFromSubgraph } from './fetch.js';
+import { joinRootFetches } from './joining.js';
 import {
   executePlan,
   type FetchSender,
@@ -107,13 +108,15 @@ function unsupported(node: PlanNode | QueryPlan['node']): string | undefined {
  * Prepares the operation a document names for the router's executor: its plan, the
  * operation as federation reads it, and its compiled shaping. The shaping operation
  * is built as the gateway builds it for result shaping (the named operation and the
- * document's fragments, not validated again).
+ * document's fragments, not validated again). With `joinFetches`, root fetches that a
+ * later fetch of the same subgraph can take along are moved beside it (joining.ts).
  */
 export function prepareOperation(
   apiSchema: Schema,
   document: DocumentNode,
   definition: OperationDefinitionNode,
   plan: QueryPlan,
+  joinFetches: boolean,
 ): PreparedPlan | { gatewayOnly: string } {
   const reason = unsupported(plan.node);
   if (reason) return { gatewayOnly: reason };
@@ -123,7 +126,8 @@ export function prepareOperation(
     { validate: false },
   );
   if (hasIntrospection(operation)) return { gatewayOnly: 'introspection' };
-  return { plan, operation, shaper: compileShaper(operation) };
+  const node = joinFetches ? joinRootFetches(plan.node) : plan.node;
+  return { plan, node, operation, shaper: compileShaper(operation) };
 }
 
 /** A result as clients read it: data, and the errors as their JSON (order kept). */
@@ -251,7 +255,13 @@ export class RouterExecutor {
     const planned = state.queryPlanner.buildQueryPlan(
       operationFromDocument(state.apiSchema, ctx.document, { operationName }),
     );
-    const prepared = prepareOperation(state.apiSchema, ctx.document, definition, planned);
+    const prepared = prepareOperation(
+      state.apiSchema,
+      ctx.document,
+      definition,
+      planned,
+      this.options.mergeFetches !== false,
+    );
     const entry: Prepared = 'gatewayOnly' in prepared ? prepared : { ...prepared, definition };
     if (!byName) {
       byName = new Map();

@@ -498,6 +498,7 @@ export class SubscriptionEngine {
         group.prepared.document,
         group.prepared.operation,
         plan.perEvent,
+        this.options.mergeFetches !== false,
       );
       if ('gatewayOnly' in prepared) return this.executeOnGateway(group, event, this.baseServices);
       executable = prepared;
