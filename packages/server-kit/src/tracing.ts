@@ -229,7 +229,12 @@ export function operationSpanPlugin(): ApolloServerPlugin<BaseContext> {
 interface MongoCommandEvents {
   on(
     event: 'commandStarted',
-    listener: (e: { requestId: number; commandName: string; databaseName: string }) => void,
+    listener: (e: {
+      requestId: number;
+      commandName: string;
+      databaseName: string;
+      command: Record<string, unknown>;
+    }) => void,
   ): unknown;
   on(event: 'commandSucceeded', listener: (e: { requestId: number }) => void): unknown;
   on(event: 'commandFailed', listener: (e: { requestId: number; failure: Error }) => void): unknown;
@@ -247,26 +252,35 @@ const MONGO_HOUSEKEEPING = new Set([
 ]);
 
 /**
+ * The collection a command works on: the value of its name (`{ find: 'users', … }`),
+ * or `collection` (getMore); none for a database's own commands.
+ */
+function collectionOf(command: Record<string, unknown>, commandName: string): string | undefined {
+  const target = command[commandName] ?? command.collection;
+  return typeof target === 'string' ? target : undefined;
+}
+
+/**
  * Every command of a MongoDB client (mongoose's too) in a CLIENT span
- * `mongodb <command>` with db.system, db.namespace and db.operation.name (never
- * the command's documents), from the driver's command monitoring; the span's
- * parent is the context the command was issued in. Install only while tracing,
- * on a client created with `monitorCommands: true`.
+ * `mongodb <command>` with db.system, db.namespace, db.operation.name and
+ * db.collection.name (never the command's documents, filters or values), from the
+ * driver's command monitoring; the span's parent is the context the command was
+ * issued in. Install only while tracing, on a client created with `monitorCommands: true`.
  */
 export function traceMongoCommands(client: MongoCommandEvents): void {
   const open = new Map<number, Span>();
   client.on('commandStarted', (event) => {
     if (MONGO_HOUSEKEEPING.has(event.commandName)) return;
+    const attributes: Attributes = {
+      'db.system': 'mongodb',
+      'db.namespace': event.databaseName,
+      'db.operation.name': event.commandName,
+    };
+    const collection = collectionOf(event.command, event.commandName);
+    if (collection) attributes['db.collection.name'] = collection;
     open.set(
       event.requestId,
-      tracer().startSpan(`mongodb ${event.commandName}`, {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'db.system': 'mongodb',
-          'db.namespace': event.databaseName,
-          'db.operation.name': event.commandName,
-        },
-      }),
+      tracer().startSpan(`mongodb ${event.commandName}`, { kind: SpanKind.CLIENT, attributes }),
     );
   });
   client.on('commandSucceeded', (event) => {
