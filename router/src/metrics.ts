@@ -1,12 +1,19 @@
 import type { Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DurationHistogram, requestDurationHistogram, requestDurationPlugin } from '@fitness/server-kit';
+import {
+  DurationHistogram,
+  requestDurationHistogram,
+  requestDurationPlugin,
+  type StoreClientMetrics,
+  storeClientMetrics,
+} from '@fitness/server-kit';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { FetchObserver } from './executor/subgraphClient.js';
 import type { EngineStats } from './subscriptions/engine.js';
 
-export interface RouterMetrics {
+/** The router's metrics; its store clients (the revocation list's Redis) are reported through `storeClient`. */
+export interface RouterMetrics extends StoreClientMetrics {
   registry: Registry;
   wsConnectionOpened(): void;
   wsConnectionClosed(): void;
@@ -27,7 +34,7 @@ export interface RouterMetrics {
  * Prometheus metrics of one router (its own registry, so several routers can live
  * in one process): process defaults, HTTP responses, operation durations, subgraph
  * fetch durations and failures, WebSocket connections and the subscription engine's
- * subscriptions, groups, upstreams, events and deliveries.
+ * subscriptions, groups, upstreams, events and deliveries, store clients (Redis).
  */
 export function createRouterMetrics(
   stats: () => EngineStats,
@@ -141,8 +148,11 @@ export function createRouterMetrics(
     registers: [registry],
   });
 
+  const { storeClient } = storeClientMetrics(registry);
+
   return {
     registry,
+    storeClient,
     requestPlugin: () => requestDurationPlugin(requestDurations),
     subgraphFetches(subgraph) {
       const unavailable = fetchErrors.labels(subgraph, 'unavailable');

@@ -6,7 +6,7 @@ import {
   startRevocationFeed,
 } from '@fitness/auth';
 import { connectEventBus, type EventBus, type IdempotentConsumer } from '@fitness/events';
-import type { Logger } from '@fitness/server-kit';
+import type { Logger, StoreClientMetrics } from '@fitness/server-kit';
 import type { RouterContext } from './context.js';
 
 /** The router's side of token revocation: the list it checks tokens against, and what feeds it. */
@@ -24,8 +24,10 @@ export interface RouterRevocations {
 export async function startRevocations(
   config: { redisUrl: string | undefined; natsUrl: string | undefined; eventHub: 'ipc' | undefined },
   logger: Logger,
+  /** Where the list's Redis clients are reported (the router's /metrics). */
+  metrics?: StoreClientMetrics,
 ): Promise<RouterRevocations> {
-  const list = await openRevocationList({ redisUrl: config.redisUrl, logger });
+  const list = await openRevocationList({ redisUrl: config.redisUrl, logger, metrics });
   let bus: EventBus | undefined;
   let feed: IdempotentConsumer | undefined;
   try {

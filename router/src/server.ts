@@ -260,7 +260,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
       : { errors: [{ message: 'Incremental delivery is not supported on this transport.' }] };
   };
   // Revoked tokens (a deleted account, a signOutEverywhere) are refused like invalid ones.
-  const revocations = await startRevocations(config.revocation, logger);
+  const revocations = await startRevocations(config.revocation, logger, metrics);
   const verify = createTokenVerifier(config.tokens, { revocations: revocations.list });
   const identify = (viewer: RouterContext['viewer'], req: IncomingMessage): RouterContext => ({
     viewer,

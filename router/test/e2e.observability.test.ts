@@ -3,9 +3,12 @@ import { DashboardDocument, LogWorkoutDocument, SignUpDocument } from '@fitness/
 import {
   bearer,
   execute,
+  mongoUrlWithOwnDatabase,
+  OwnRedisServer,
   parsePrometheusText,
   postGraphQL,
   type ReceivedSpan,
+  realService,
   startOtlpReceiver,
   waitFor,
 } from '@fitness/testing';
@@ -30,6 +33,20 @@ const newTrace = () => {
   return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
 };
 
+// Users on MongoDB (a database of this suite's own) and every service on a Redis of
+// this suite's own (the services use fixed key names), where the machine has them.
+const mongoUrl = realService('mongodb', 'e2e observability: users on MongoDB');
+const withRedis = Boolean(realService('redis', 'e2e observability: Redis clients'));
+
+/** The Redis clients each service reports in /metrics (store_client_*) when REDIS_URL is set. */
+const REDIS_CLIENTS: Record<ServiceName, string[]> = {
+  router: ['revocations', 'revocation_notices'],
+  users: ['revocations', 'throttle'],
+  workouts: ['revocations', 'leaderboards', 'leaderboard_notices'],
+  payments: ['revocations'],
+  recommendations: ['revocations', 'recommendation_cache', 'recommendation_features'],
+};
+
 /**
  * The supergraph as operators watch it, every service exporting traces over
  * OTLP/HTTP (JSON) to a receiver in this test: the traces and every service's
@@ -40,18 +57,24 @@ describe('observability end to end', () => {
   let stack: Stack;
   let token: string;
   let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let redis: OwnRedisServer | undefined;
   const dashboardTrace = newTrace();
   const logWorkoutTrace = newTrace();
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
+    redis = withRedis ? await OwnRedisServer.start() : undefined;
     stack = await startHubStack({
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         // Exported within a tenth of a second, not the default five.
         OTEL_BSP_SCHEDULE_DELAY: '100',
+        ...(redis ? { REDIS_URL: redis.url } : {}),
       },
+      serviceEnv: mongoUrl
+        ? { users: { MONGODB_URL: mongoUrlWithOwnDatabase(mongoUrl, 'e2e-observability') } }
+        : {},
     });
     const handle = `obs_${randomBytes(3).toString('hex')}`;
     const { body } = await execute(stack.routerUrl, SignUpDocument, {
@@ -92,6 +115,7 @@ describe('observability end to end', () => {
   afterAll(async () => {
     await stack?.stop();
     await otlp?.stop();
+    await redis?.stop();
   });
 
   it('should make one Dashboard request one trace with spans of the router and all four subgraphs', async () => {
@@ -115,7 +139,8 @@ describe('observability end to end', () => {
           .every((span) => fetchIds.includes(span.parentSpanId ?? '')) &&
         ['workouts', 'payments'].every((subgraph) =>
           has((span) => span.service === subgraph && span.attributes['db.system'] === 'postgresql'),
-        )
+        ) &&
+        (!mongoUrl || has((span) => span.service === 'users' && span.attributes['db.system'] === 'mongodb'))
       );
     }, 'the spans of every service in the Dashboard trace');
     const request = spans().find((span) => span.service === 'router' && span.kind === SERVER);
@@ -124,7 +149,11 @@ describe('observability end to end', () => {
       attributes: { 'graphql.operation.name': 'Dashboard', 'graphql.operation.type': 'query' },
     });
     expect(request!.attributes['graphql.operation.estimated_cost']).toEqual(expect.any(Number));
-    const fetches = spans().filter((span) => span.service === 'router' && span.kind === CLIENT);
+    // The router's CLIENT spans of subgraph fetches (with REDIS_URL, its revocation checks are CLIENT spans too).
+    const fetches = spans().filter(
+      (span) =>
+        span.service === 'router' && span.kind === CLIENT && 'graphql.subgraph.name' in span.attributes,
+    );
     expect(new Set(fetches.map((span) => span.attributes['graphql.subgraph.name']))).toEqual(
       new Set(SUBGRAPHS),
     );
@@ -150,6 +179,14 @@ describe('observability end to end', () => {
     expect(
       spans().some((span) => span.service === 'payments' && span.attributes['db.system'] === 'postgresql'),
     ).toBe(true);
+    if (mongoUrl) {
+      // users' MongoDB commands: which command on which collection, never a filter or a value.
+      const mongo = spans().filter(
+        (span) => span.service === 'users' && span.attributes['db.system'] === 'mongodb',
+      );
+      expect(mongo.map((span) => span.attributes['db.collection.name'])).toContain('users');
+      for (const span of mongo) expect(span.attributes['db.query.text']).toBeUndefined();
+    }
   });
 
   it("should send the router's subscribe span's traceparent to the subgraph over graphql-ws", async () => {
@@ -271,11 +308,22 @@ describe('observability end to end', () => {
   });
 
   it('should show store pools, outboxes, consumers and the cache where each service has them', async () => {
-    for (const service of ['workouts', 'payments'] as const) {
+    const pooled = mongoUrl
+      ? (['workouts', 'payments', 'users'] as const)
+      : (['workouts', 'payments'] as const);
+    for (const service of pooled) {
       const metrics = await scrape(service);
       expect(metrics.find('store_pool_connections', { store: service, state: 'idle' }).length, service).toBe(
         1,
       );
+    }
+    if (mongoUrl) {
+      const users = await scrape('users');
+      expect(users.find('store_pool_connections', { store: 'users', state: 'max' })[0]?.value).toBe(100);
+      expect(
+        users.find('store_pool_wait_seconds', { store: 'users' }).find((s) => s.name.endsWith('_count'))
+          ?.value,
+      ).toBeGreaterThan(0);
     }
     for (const service of ['users', 'workouts', 'payments'] as const) {
       // Each relay publishes what it holds: the backlog drains to zero.
@@ -302,5 +350,23 @@ describe('observability end to end', () => {
     }
     const recommendations = await scrape('recommendations');
     expect(recommendations.find('cache_lookups_total', { cache: 'recommendations' }).length).toBe(2);
+  });
+
+  it.skipIf(!withRedis)("should show every service's Redis clients, connected and idle", async () => {
+    for (const service of SERVICES) {
+      for (const store of REDIS_CLIENTS[service]) {
+        await waitFor(
+          async () => (await scrape(service)).find('store_client_connected', { store })[0]?.value === 1,
+          `${service}'s ${store} Redis client to be connected`,
+        );
+        const metrics = await scrape(service);
+        expect(metrics.find('store_client_commands', { store, state: 'queued' })[0]?.value, store).toBe(0);
+        expect(metrics.find('store_client_commands', { store, state: 'in_flight' }).length, store).toBe(1);
+      }
+      const reported = new Set(
+        (await scrape(service)).find('store_client_connected').map((s) => s.labels.store),
+      );
+      expect(reported, service).toEqual(new Set(REDIS_CLIENTS[service]));
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { closeRedis, connectRedis, createRedisClient, pingRedis } from '@fitness/redis-kit';
+import { closeRedis, connectRedis, createRedisClient, observeRedis, pingRedis } from '@fitness/redis-kit';
+import type { StoreClientMetrics } from '@fitness/server-kit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { MemoryRevocationList, type Revocation, type RevocationList, refuses } from './revocations.js';
@@ -31,6 +32,8 @@ export interface RedisRevocationListOptions {
   /** Prepended to every key and to the channel; tests use it so runs sharing a Redis never collide. @default '' */
   keyPrefix?: string;
   logger: Logger;
+  /** Where the channel's subscriber connection is reported (store `revocation_notices`). */
+  metrics?: StoreClientMetrics | undefined;
 }
 
 interface Message {
@@ -108,6 +111,7 @@ export class RedisRevocationList implements RevocationList {
     if (!this.subscriber) {
       const subscriber = this.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
       subscriber.on('error', () => undefined);
+      observeRedis(this.options.metrics, 'revocation_notices', subscriber);
       subscriber.on('message', (channel: string, text: string) => {
         if (channel !== this.channel) return;
         const message = parseMessage(text);
@@ -155,6 +159,8 @@ function parseMessage(text: string): Message | undefined {
 export async function openRevocationList(config: {
   redisUrl: string | undefined;
   logger: Logger;
+  /** Where its Redis clients are reported: stores `revocations` and `revocation_notices`. */
+  metrics?: StoreClientMetrics | undefined;
 }): Promise<RevocationList> {
   if (!config.redisUrl) {
     config.logger.info('REDIS_URL is unset: token revocations are kept in process (single-instance mode)');
@@ -163,6 +169,7 @@ export async function openRevocationList(config: {
   const redis = createRedisClient(config.redisUrl, config.logger, {
     whenDown: 'tokens are checked against the revocations this process has seen',
   });
+  observeRedis(config.metrics, 'revocations', redis);
   await connectRedis(redis);
-  return new RedisRevocationList(redis, { logger: config.logger });
+  return new RedisRevocationList(redis, { logger: config.logger, metrics: config.metrics });
 }

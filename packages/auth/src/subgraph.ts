@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { EventBus } from '@fitness/events';
-import type { Logger } from '@fitness/server-kit';
+import type { Logger, StoreClientMetrics } from '@fitness/server-kit';
 import { type Viewer, viewerFromHeaders } from './context.js';
 import { openRevocationList } from './redisRevocations.js';
 import { startRevocationFeed } from './revocationFeed.js';
@@ -30,10 +30,16 @@ export async function subgraphAuth(parts: {
   logger: Logger;
   bus: EventBus;
   service: string;
+  /** Where the revocation list's Redis clients are reported. */
+  metrics?: StoreClientMetrics;
 }): Promise<SubgraphTokenAuth> {
   const { tokens } = parts.config;
   if (tokens.usingDevSecret) parts.logger.warn('JWT_SECRET is unset: using the development secret');
-  const revocations = await openRevocationList({ redisUrl: parts.config.redisUrl, logger: parts.logger });
+  const revocations = await openRevocationList({
+    redisUrl: parts.config.redisUrl,
+    logger: parts.logger,
+    metrics: parts.metrics,
+  });
   const feed = await startRevocationFeed({ bus: parts.bus, revocations, service: parts.service }).catch(
     async (error: unknown) => {
       await revocations.close();

@@ -1,4 +1,4 @@
-import { failSpan, tracer, tracingEnabled } from '@fitness/server-kit';
+import { failSpan, type StoreClientMetrics, tracer, tracingEnabled } from '@fitness/server-kit';
 import { SpanKind } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -45,6 +45,21 @@ export function createRedisClient(url: string, logger: Logger, options: RedisCli
     down = true;
   });
   return redis;
+}
+
+/**
+ * Reports a client to `metrics` (when given) as store_client_connected{store} and
+ * store_client_commands{store,state}: whether it is ready, the commands awaiting
+ * their reply, and those held in its offline queue; read at scrape time.
+ */
+export function observeRedis(metrics: StoreClientMetrics | undefined, store: string, redis: Redis): void {
+  // The offline queue is not in ioredis' typings; it is a Deque with a length.
+  const held = redis as unknown as { offlineQueue?: { length: number } };
+  metrics?.storeClient(store, () => ({
+    connected: redis.status === 'ready',
+    inFlight: redis.commandQueue.length,
+    queued: held.offlineQueue?.length ?? 0,
+  }));
 }
 
 /** Connects, tolerating a first failure: the error listener logs it and reconnection goes on. */

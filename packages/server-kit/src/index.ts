@@ -55,10 +55,14 @@ export {
   DurationHistogram,
   DurationSeries,
   MAX_OPERATION_LABELS,
+  mongoConnectionPool,
   type OutboxBacklog,
   requestDurationHistogram,
   requestDurationPlugin,
   ServiceMetrics,
+  type StoreClientMetrics,
+  type StoreClientReading,
+  storeClientMetrics,
 } from './metrics.js';
 export { formatLogLine, type LogFormat, prettyStream, wantsPretty } from './prettyLog.js';
 export { isRegion, REGIONS, type Region } from './regions.js';

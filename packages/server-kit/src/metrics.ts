@@ -191,6 +191,118 @@ export interface ConnectionPool {
   options?: { max?: number | undefined };
 }
 
+/** What a MongoDB client (mongoose's too) emits about its connection pools (CMAP events). */
+interface MongoPoolEvents {
+  on(
+    event:
+      | 'connectionCreated'
+      | 'connectionClosed'
+      | 'connectionCheckOutStarted'
+      | 'connectionCheckOutFailed'
+      | 'connectionCheckedIn',
+    listener: () => void,
+  ): unknown;
+  on(event: 'connectionCheckedOut', listener: (event: { durationMS?: number }) => void): unknown;
+  options?: { maxPoolSize?: number };
+}
+
+/**
+ * A MongoDB client's connection pools as a ConnectionPool (store_pool_connections),
+ * counted from the driver's pool events: connections open, checked out (in use),
+ * checkouts waiting for one; `max` is maxPoolSize (per server of a replica set).
+ * Each checkout's wait goes to `waits` (store_pool_wait_seconds). Call before the
+ * client connects, so that no connection goes uncounted.
+ */
+export function mongoConnectionPool(
+  client: MongoPoolEvents,
+  waits?: { observe(seconds: number): void },
+): ConnectionPool {
+  let open = 0;
+  let checkedOut = 0;
+  let waiting = 0;
+  const less = (n: number) => Math.max(0, n - 1);
+  client.on('connectionCreated', () => {
+    open += 1;
+  });
+  client.on('connectionClosed', () => {
+    open = less(open);
+  });
+  client.on('connectionCheckOutStarted', () => {
+    waiting += 1;
+  });
+  client.on('connectionCheckOutFailed', () => {
+    waiting = less(waiting);
+  });
+  client.on('connectionCheckedOut', (event) => {
+    waiting = less(waiting);
+    checkedOut += 1;
+    if (event.durationMS !== undefined) waits?.observe(event.durationMS / 1000);
+  });
+  client.on('connectionCheckedIn', () => {
+    checkedOut = less(checkedOut);
+  });
+  return {
+    get totalCount() {
+      return open;
+    },
+    get idleCount() {
+      return Math.max(0, open - checkedOut);
+    },
+    get waitingCount() {
+      return waiting;
+    },
+    options: { max: client.options?.maxPoolSize },
+  };
+}
+
+/** A store client of one connection (ioredis), as read at scrape time. */
+export interface StoreClientReading {
+  /** Connected and ready for commands. */
+  connected: boolean;
+  /** Commands sent and waiting for their reply. */
+  inFlight: number;
+  /** Commands held until the connection is ready (an offline queue). */
+  queued: number;
+}
+
+/** Where store clients are reported: a service's ServiceMetrics, the router's metrics. */
+export interface StoreClientMetrics {
+  /** Reports a client as store_client_connected{store} and store_client_commands{store,state}. */
+  storeClient(store: string, read: () => StoreClientReading): void;
+}
+
+/** store_client_connected and store_client_commands on `registry`, of the clients reported to the result. */
+export function storeClientMetrics(registry: Registry): StoreClientMetrics {
+  const clients = new Map<string, () => StoreClientReading>();
+  new Gauge({
+    name: 'store_client_connected',
+    help: "1 while a store client's connection (Redis) is ready for commands, 0 while it connects or reconnects.",
+    labelNames: ['store'],
+    registers: [registry],
+    collect() {
+      for (const [store, read] of clients) this.set({ store }, read().connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'store_client_commands',
+    help: 'Commands of a store client (Redis) by state: in_flight (sent, awaiting the reply), queued (held until it is connected).',
+    labelNames: ['store', 'state'],
+    registers: [registry],
+    collect() {
+      for (const [store, read] of clients) {
+        const reading = read();
+        this.set({ store, state: 'in_flight' }, reading.inFlight);
+        this.set({ store, state: 'queued' }, reading.queued);
+      }
+    },
+  });
+  return {
+    storeClient(store, read) {
+      clients.set(store, read);
+    },
+  };
+}
+
 /** An outbox's events not yet published, and how long the oldest has waited. */
 export interface OutboxBacklog {
   events: number;
@@ -270,13 +382,16 @@ function totalsCounter(
 /**
  * The metrics of one service on one prom-client registry, served on GET /metrics:
  * process defaults, GraphQL request durations (see requestDurationPlugin), and what
- * the service registers: store pools, outboxes, consumers, caches. Readings of
- * pools, outboxes and consumers are taken at scrape time, not on the request path.
+ * the service registers: store pools and their waits, store clients (Redis), outboxes,
+ * consumers, caches. Readings of pools, clients, outboxes and consumers are taken at
+ * scrape time, not on the request path.
  */
-export class ServiceMetrics {
+export class ServiceMetrics implements StoreClientMetrics {
   readonly registry: Registry;
   readonly requestDurations: DurationHistogram;
   private readonly pools = new Map<string, ConnectionPool>();
+  private readonly poolWaits: DurationHistogram;
+  private readonly clients: StoreClientMetrics;
   private readonly outboxes = new Map<string, () => Promise<OutboxBacklog>>();
   private readonly consumers = new Map<string, () => Promise<ConsumerReading> | ConsumerReading>();
   private readonly caches: Counter<string>;
@@ -301,6 +416,13 @@ export class ServiceMetrics {
         }
       },
     });
+    this.poolWaits = new DurationHistogram({
+      name: 'store_pool_wait_seconds',
+      help: 'How long each checkout of a store pool connection waited for one (MongoDB pools).',
+      labelNames: ['store'],
+      registers: [registry],
+    });
+    this.clients = storeClientMetrics(registry);
     const readOutboxes = oncePerScrape(() => readAll(outboxes));
     const outboxGauge = (name: string, help: string, pick: (b: OutboxBacklog) => number) =>
       new Gauge({
@@ -383,6 +505,15 @@ export class ServiceMetrics {
   /** Reports a store's connection pool as store_pool_connections{store}. */
   storePool(store: string, pool: ConnectionPool): void {
     this.pools.set(store, pool);
+  }
+
+  /** Where a store pool's checkout waits go: store_pool_wait_seconds{store}. */
+  storePoolWaits(store: string): DurationSeries {
+    return this.poolWaits.series(store);
+  }
+
+  storeClient(store: string, read: () => StoreClientReading): void {
+    this.clients.storeClient(store, read);
   }
 
   /** Reports an outbox as outbox_backlog_events and outbox_oldest_event_age_seconds{outbox}. */

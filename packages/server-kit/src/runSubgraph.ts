@@ -99,7 +99,14 @@ export interface SubgraphDefinition<
     metrics: ServiceMetrics;
   }) => Promise<TBus>;
   /** Sets up token verification, e.g. `subgraphAuth` of @fitness/auth. */
-  auth: (parts: { config: TConfig; logger: Logger; bus: TBus; service: string }) => Promise<TAuth> | TAuth;
+  auth: (parts: {
+    config: TConfig;
+    logger: Logger;
+    bus: TBus;
+    service: string;
+    /** Where its store clients (the revocation list's Redis) are reported. */
+    metrics: ServiceMetrics;
+  }) => Promise<TAuth> | TAuth;
   /** Wires the rest: the GraphQL context, background tasks, a WebSocket server, extra checks. */
   start: (
     parts: SubgraphParts<TConfig, TStores, TBus, TAuth>,
@@ -151,7 +158,7 @@ export async function startSubgraph<
       metrics,
     });
     started.push(() => bus.close());
-    const auth = await definition.auth({ config, logger: log, bus, service: definition.name });
+    const auth = await definition.auth({ config, logger: log, bus, service: definition.name, metrics });
     if (auth.stop) started.push(() => auth.stop!());
     const wiring = await definition.start({ config, logger: log, stores, bus, auth, metrics });
     for (const task of wiring.background ?? []) {

@@ -1,8 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   createLogger,
   DurationHistogram,
+  mongoConnectionPool,
   ROUTER_SECRET_HEADER,
   type RunningSubgraph,
   ServiceMetrics,
@@ -98,6 +100,55 @@ describe('ServiceMetrics', () => {
     expect(second).toContain('outbox_backlog_events{outbox="outbox"} 0');
     expect(second).toContain('events_consumer_acked_total{consumer="orders-projection"} 9');
     expect(second).toContain('events_consumer_dead_letters_total{consumer="orders-projection"} 2');
+  });
+
+  it("should count a MongoDB client's pool from its pool events, and its checkouts' waits", async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false });
+    const client = Object.assign(new EventEmitter(), { options: { maxPoolSize: 5 } });
+    metrics.storePool('users', mongoConnectionPool(client, metrics.storePoolWaits('users')));
+    // Three checkouts at once: two get a new connection (after 3 ms), one waits on.
+    for (let i = 0; i < 3; i++) client.emit('connectionCheckOutStarted', {});
+    client.emit('connectionCreated', {});
+    client.emit('connectionCreated', {});
+    client.emit('connectionCheckedOut', { durationMS: 3 });
+    client.emit('connectionCheckedOut', { durationMS: 3 });
+    expect(samples(await metrics.registry.metrics(), 'store_pool_connections')).toEqual([
+      'store_pool_connections{store="users",state="in_use"} 2',
+      'store_pool_connections{store="users",state="idle"} 0',
+      'store_pool_connections{store="users",state="waiting"} 1',
+      'store_pool_connections{store="users",state="max"} 5',
+    ]);
+    // One is given back and taken by the waiting checkout; it gives up the other way.
+    client.emit('connectionCheckedIn', {});
+    client.emit('connectionCheckOutFailed', {});
+    client.emit('connectionCheckedIn', {});
+    client.emit('connectionClosed', {});
+    const calm = await metrics.registry.metrics();
+    expect(samples(calm, 'store_pool_connections').slice(0, 3)).toEqual([
+      'store_pool_connections{store="users",state="in_use"} 0',
+      'store_pool_connections{store="users",state="idle"} 1',
+      'store_pool_connections{store="users",state="waiting"} 0',
+    ]);
+    expect(calm).toContain('store_pool_wait_seconds_bucket{store="users",le="0.0025"} 0');
+    expect(calm).toContain('store_pool_wait_seconds_bucket{store="users",le="0.005"} 2');
+    expect(calm).toContain('store_pool_wait_seconds_sum{store="users"} 0.006');
+    expect(calm).toContain('store_pool_wait_seconds_count{store="users"} 2');
+  });
+
+  it("should read each store client's connection and commands at scrape time", async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false });
+    const reading = { connected: true, inFlight: 3, queued: 0 };
+    metrics.storeClient('leaderboards', () => reading);
+    const first = await metrics.registry.metrics();
+    expect(samples(first, 'store_client_')).toEqual([
+      'store_client_connected{store="leaderboards"} 1',
+      'store_client_commands{store="leaderboards",state="in_flight"} 3',
+      'store_client_commands{store="leaderboards",state="queued"} 0',
+    ]);
+    Object.assign(reading, { connected: false, inFlight: 0, queued: 4 });
+    const second = await metrics.registry.metrics();
+    expect(second).toContain('store_client_connected{store="leaderboards"} 0');
+    expect(second).toContain('store_client_commands{store="leaderboards",state="queued"} 4');
   });
 
   it('should count operations past the label limit as (other)', async () => {

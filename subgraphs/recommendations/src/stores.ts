@@ -1,4 +1,4 @@
-import { createRedisClient as createSharedRedisClient } from '@fitness/redis-kit';
+import { createRedisClient as createSharedRedisClient, observeRedis } from '@fitness/redis-kit';
 import type { Logger, ServiceMetrics } from '@fitness/server-kit';
 import type { Redis } from 'ioredis';
 import { countedCache } from './datasources/countedCache.js';
@@ -30,7 +30,8 @@ export function createRedisClient(url: string, logger: Logger): Redis {
 /**
  * Redis when REDIS_URL is set, else the in-process cache. Start-up does not wait
  * for Redis: the field works without it, and /ready reports whether it answers.
- * With `metrics`, the cache's lookups are counted there (cache `recommendations`).
+ * With `metrics`, the cache's lookups are counted there (cache `recommendations`),
+ * and the Redis clients reported (stores `recommendation_cache`, `recommendation_features`).
  */
 export async function openStores(
   config: { redisUrl: string | undefined; cacheTtlSeconds: number },
@@ -48,6 +49,7 @@ export async function openStores(
     return { cache, features, ready: () => cache.ping(), close: () => cache.close() };
   }
   const redis = createRedisClient(config.redisUrl, logger);
+  observeRedis(metrics, 'recommendation_cache', redis);
   // A failed first attempt is already logged by the error listener; retries go on.
   await redis.connect().catch(() => undefined);
   const cache = counted(new RedisRecommendationCache(redis, { ttlSeconds: config.cacheTtlSeconds }));
@@ -57,6 +59,7 @@ export async function openStores(
     whenDown: 'recommendation features are not updated (events are retried)',
     commandTimeoutMs: 2_000,
   });
+  observeRedis(metrics, 'recommendation_features', featureRedis);
   await featureRedis.connect().catch(() => undefined);
   const features = new RedisFeatureStore(featureRedis);
   return {

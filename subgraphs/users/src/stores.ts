@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
-import { createRedisClient } from '@fitness/redis-kit';
-import { type Logger, traceMongoCommands, tracingEnabled } from '@fitness/server-kit';
+import { createRedisClient, observeRedis } from '@fitness/redis-kit';
+import {
+  type Logger,
+  mongoConnectionPool,
+  type ServiceMetrics,
+  traceMongoCommands,
+  tracingEnabled,
+} from '@fitness/server-kit';
 import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { MemoryRateLimiter } from './datasources/MemoryRateLimiter.js';
@@ -34,8 +40,13 @@ export const EMBEDDED_MONGO_TIMEOUT_MS = 5_000;
  * Opens a mongoose connection whose filters are sanitized: a nested object with
  * `$` keys in a filter value is wrapped in `$eq`, so no client value can become
  * a query operator. The store marks its own operators with `mongoose.trusted`.
+ * With `metrics`, its pool is store_pool_connections and store_pool_wait_seconds
+ * {store="users"}.
  */
-export async function connectMongo(url: string, options: { dbName?: string } = {}) {
+export async function connectMongo(
+  url: string,
+  { metrics, ...options }: { dbName?: string; metrics?: ServiceMetrics | undefined } = {},
+) {
   const tracing = tracingEnabled();
   const connection = mongoose.createConnection(url, {
     sanitizeFilter: true,
@@ -45,6 +56,9 @@ export async function connectMongo(url: string, options: { dbName?: string } = {
     ...(tracing ? { monitorCommands: true } : {}),
     ...options,
   });
+  // The client exists before it connects: its first connection is counted too.
+  if (metrics)
+    metrics.storePool('users', mongoConnectionPool(connection.getClient(), metrics.storePoolWaits('users')));
   const connected = await connection.asPromise();
   if (tracing) traceMongoCommands(connected.getClient());
   return connected;
@@ -92,9 +106,10 @@ async function startEmbeddedMongo(timeoutMs: number): Promise<MongoMemoryServer>
 async function openMongo(
   url: string,
   kind: 'mongodb' | 'mongodb-memory-server',
+  metrics: ServiceMetrics | undefined,
   stopEmbedded: () => Promise<unknown> = async () => {},
 ): Promise<UsersStores> {
-  const connection = await connectMongo(url);
+  const connection = await connectMongo(url, { metrics });
   try {
     const store = await MongoUsersStore.open(connection);
     return {
@@ -138,8 +153,9 @@ function publishMongoOutbox(store: MongoUsersStore, bus: EventBus, logger: Logge
 export async function openStores(
   config: { mongodbUrl: string | undefined; embeddedTimeoutMs?: number; dataDir?: string },
   logger: Logger,
+  metrics?: ServiceMetrics,
 ): Promise<UsersStores> {
-  if (config.mongodbUrl) return openMongo(config.mongodbUrl, 'mongodb');
+  if (config.mongodbUrl) return openMongo(config.mongodbUrl, 'mongodb', metrics);
   let embedded: MongoMemoryServer;
   try {
     embedded = await startEmbeddedMongo(config.embeddedTimeoutMs ?? EMBEDDED_MONGO_TIMEOUT_MS);
@@ -164,7 +180,7 @@ export async function openStores(
     };
   }
   logger.warn({ uri: embedded.getUri() }, 'MONGODB_URL is unset: using an embedded, throwaway mongod');
-  return openMongo(embedded.getUri(), 'mongodb-memory-server', () => embedded.stop());
+  return openMongo(embedded.getUri(), 'mongodb-memory-server', metrics, () => embedded.stop());
 }
 
 /**
@@ -177,6 +193,7 @@ export async function openStores(
 export async function openRateLimiter(
   config: { redisUrl: string | undefined },
   logger: Logger,
+  metrics?: ServiceMetrics,
 ): Promise<RateLimiter> {
   if (!config.redisUrl) {
     logger.warn('REDIS_URL is unset: sign-in throttling counts in process (not shared between replicas)');
@@ -186,6 +203,7 @@ export async function openRateLimiter(
     whenDown: 'signIn fails until it is back',
     level: 'error',
   });
+  observeRedis(metrics, 'throttle', redis);
   await redis.connect().catch(() => undefined);
   return new RedisRateLimiter(redis);
 }
@@ -195,15 +213,19 @@ export interface UsersServiceStores extends UsersStores {
   limiter: RateLimiter;
 }
 
-/** openRateLimiter, then openStores; close() closes both, the store first. */
+/**
+ * openRateLimiter, then openStores, both reporting to `metrics` (the Mongo pool, the
+ * throttle's Redis client); close() closes both, the store first.
+ */
 export async function openServiceStores(
   config: Parameters<typeof openStores>[0] & Parameters<typeof openRateLimiter>[0],
   logger: Logger,
+  metrics?: ServiceMetrics,
 ): Promise<UsersServiceStores> {
-  const limiter = await openRateLimiter(config, logger);
+  const limiter = await openRateLimiter(config, logger, metrics);
   let stores: UsersStores;
   try {
-    stores = await openStores(config, logger);
+    stores = await openStores(config, logger, metrics);
   } catch (error) {
     await limiter.close();
     throw error;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createTokenIssuer, DEVELOPMENT_JWT_SECRET } from '@fitness/auth';
 import { type EventBus, MongoOutboxRelay } from '@fitness/events';
 import { createLogger } from '@fitness/server-kit';
 import { realService } from '@fitness/testing';
@@ -6,8 +7,12 @@ import type { mongo } from 'mongoose';
 import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
 import { MongoUsersStore, TOMBSTONE } from '../src/datasources/MongoUsersStore.js';
 import type { NewUser } from '../src/datasources/models.js';
+import type { RateLimiter } from '../src/datasources/RateLimiter.js';
+import type { AccountSettings } from '../src/datasources/UsersDataSource.js';
 import type { UsersStore } from '../src/datasources/UsersStore.js';
 import { MemoryOutbox } from '../src/events.js';
+import { SignInThrottle } from '../src/signInThrottle.js';
+import { SignUpThrottle } from '../src/signUpThrottle.js';
 import { connectMongo } from '../src/stores.js';
 
 const logger = createLogger('users-adapters-test', 'silent');
@@ -90,5 +95,29 @@ export function newUser(overrides: Partial<NewUser> = {}): NewUser {
     region: 'EU',
     passwordHash: 'scrypt$not-a-real-hash',
     ...overrides,
+  };
+}
+
+/** The development token settings users' tests sign and verify with. */
+export const TEST_TOKENS = {
+  secret: DEVELOPMENT_JWT_SECRET,
+  issuer: 'fitness-users',
+  audience: 'fitness-api',
+};
+
+/**
+ * The account settings of a test server, counting on `limiter`: throttles no test
+ * reaches unless `maxFailuresPerAddress` is lowered, tokens of ten minutes.
+ */
+export function testAccounts(limiter: RateLimiter, { maxFailuresPerAddress = 1_000 } = {}): AccountSettings {
+  return {
+    issueToken: createTokenIssuer({ ...TEST_TOKENS, ttlSeconds: 600 }),
+    defaultRegion: 'EU',
+    signInThrottle: new SignInThrottle(limiter, {
+      maxFailuresPerAccount: 1_000,
+      maxFailuresPerAddress,
+      windowSeconds: 900,
+    }),
+    signUpThrottle: new SignUpThrottle(limiter, { maxPerAddress: 1_000, windowSeconds: 900 }),
   };
 }

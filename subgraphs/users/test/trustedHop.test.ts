@@ -1,9 +1,4 @@
-import {
-  createTokenIssuer,
-  createTokenVerifier,
-  DEVELOPMENT_JWT_SECRET,
-  viewerFromHeaders,
-} from '@fitness/auth';
+import { createTokenVerifier, viewerFromHeaders } from '@fitness/auth';
 import { createLogger, ROUTER_SECRET_HEADER, type Served, serve } from '@fitness/server-kit';
 import { errorCodes, postGraphQL } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,31 +6,19 @@ import { clientAddressOf, createContext } from '../src/context.js';
 import { MemoryRateLimiter } from '../src/datasources/MemoryRateLimiter.js';
 import { MemoryUsersStore } from '../src/datasources/MemoryUsersStore.js';
 import { createUsersServer } from '../src/server.js';
-import { SignInThrottle } from '../src/signInThrottle.js';
-import { SignUpThrottle } from '../src/signUpThrottle.js';
+import { TEST_TOKENS, testAccounts } from './adapters.js';
 
 const logger = createLogger('users-test', 'silent');
 const ROUTER_SECRET = '3f9c1e7a5b2d8046c1f0e9a7b3d5c2e18a4f6b0d9c7e5a3f1b2c4d6e8f0a1b3c';
 const SIGN_IN = `mutation ($input: SignInInput!) { signIn(input: $input) { token } }`;
-const tokens = { secret: DEVELOPMENT_JWT_SECRET, issuer: 'fitness-users', audience: 'fitness-api' };
 
 describe('users over HTTP: only the router is answered', () => {
   let users: Served;
   const base = () => users.url.replace('/graphql', '');
 
   beforeAll(async () => {
-    const limiter = new MemoryRateLimiter();
-    const verify = createTokenVerifier(tokens);
-    const accounts = {
-      issueToken: createTokenIssuer({ ...tokens, ttlSeconds: 600 }),
-      defaultRegion: 'EU' as const,
-      signInThrottle: new SignInThrottle(limiter, {
-        maxFailuresPerAccount: 1_000,
-        maxFailuresPerAddress: 2,
-        windowSeconds: 900,
-      }),
-      signUpThrottle: new SignUpThrottle(limiter, { maxPerAddress: 1_000, windowSeconds: 900 }),
-    };
+    const verify = createTokenVerifier(TEST_TOKENS);
+    const accounts = testAccounts(new MemoryRateLimiter(), { maxFailuresPerAddress: 2 });
     const store = new MemoryUsersStore();
     // As index.ts wires it: the client address comes from the router's header.
     users = await serve({

@@ -16,8 +16,9 @@ runSubgraph({
   openStores,
   connectBus: connectEventBus,
   auth: subgraphAuth,
-  async start({ config, logger, stores, bus, auth }) {
+  async start({ config, logger, stores, bus, auth, metrics }) {
     const leaderboards = await startLeaderboards({
+      metrics,
       redisUrl: config.redisUrl,
       maxUpdatesPerSecond: config.leaderboardMaxUpdatesPerSecond,
       bus,

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { observeRedis } from '@fitness/redis-kit';
+import type { StoreClientMetrics } from '@fitness/server-kit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -43,12 +45,16 @@ export class RedisBoardNotices implements BoardNotices {
   private readonly channel: string;
   private subscriber: Redis | undefined;
 
+  private readonly metrics: StoreClientMetrics | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
-    options: { keyPrefix?: string } = {},
+    /** `metrics`: where the listening connection is reported (store `leaderboard_notices`). */
+    options: { keyPrefix?: string; metrics?: StoreClientMetrics | undefined } = {},
   ) {
     this.channel = `${options.keyPrefix ?? ''}{lb}:changed`;
+    this.metrics = options.metrics;
   }
 
   async publish(boardIds: readonly string[]): Promise<void> {
@@ -59,6 +65,7 @@ export class RedisBoardNotices implements BoardNotices {
     const subscriber = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
     this.subscriber = subscriber;
     subscriber.on('error', (err) => this.logger.debug({ err }, 'leaderboard notice connection error'));
+    observeRedis(this.metrics, 'leaderboard_notices', subscriber);
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       let ids: unknown;

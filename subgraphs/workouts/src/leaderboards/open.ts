@@ -1,4 +1,5 @@
-import { createRedisClient } from '@fitness/redis-kit';
+import { createRedisClient, observeRedis } from '@fitness/redis-kit';
+import type { StoreClientMetrics } from '@fitness/server-kit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LeaderboardStore } from './LeaderboardStore.js';
@@ -24,12 +25,13 @@ export function createLeaderboardRedis(url: string, logger: Logger): Redis {
 export async function openLeaderboardStore(
   redisUrl: string | undefined,
   logger: Logger,
-  options: { keyPrefix?: string } = {},
+  options: { keyPrefix?: string; metrics?: StoreClientMetrics } = {},
 ): Promise<{ store: LeaderboardStore; notices: BoardNotices; shared: boolean }> {
   if (!redisUrl) {
     return { store: new MemoryLeaderboardStore(), notices: new MemoryBoardNotices(), shared: false };
   }
   const redis = createLeaderboardRedis(redisUrl, logger);
+  observeRedis(options.metrics, 'leaderboards', redis);
   // A failed first attempt is logged by the error listener; reconnection goes on.
   await redis.connect().catch(() => undefined);
   return {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { TokenVerifier, Viewer } from '@fitness/auth';
 import type { EventBus, IdempotentConsumer } from '@fitness/events';
 import type { Pool } from '@fitness/pg-kit';
+import type { StoreClientMetrics } from '@fitness/server-kit';
 import type { Logger } from 'pino';
 import type { Context } from '../context.js';
 import { buildWorkoutsSchema } from '../server.js';
@@ -32,6 +33,8 @@ export interface LeaderboardsOptions {
   context: (viewer: Viewer, live: LiveBoards) => Context;
   /** Redis keys and channel prefix (tests). @default '' */
   keyPrefix?: string;
+  /** Where the boards' Redis clients are reported (stores `leaderboards`, `leaderboard_notices`). */
+  metrics?: StoreClientMetrics;
 }
 
 export interface Leaderboards {
@@ -58,6 +61,7 @@ export async function startLeaderboards(options: LeaderboardsOptions): Promise<L
   const { logger } = options;
   const { store, notices, shared } = await openLeaderboardStore(options.redisUrl, logger, {
     ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   if (!shared) {
     logger.warn('REDIS_URL is unset: leaderboards live in process (single-instance mode, not shared)');
