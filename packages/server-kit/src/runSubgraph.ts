@@ -3,6 +3,7 @@ import type { BaseContext } from '@apollo/server';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { Check } from './health.js';
+import { heldAccountsRoute } from './heldAccounts.js';
 import type { RouteHandler } from './http.js';
 import { exitOnStartupError, runUntilSignal } from './lifecycle.js';
 import { createLogger } from './logger.js';
@@ -52,10 +53,24 @@ export interface SubgraphWiring<TContext extends BaseContext, TViewer> {
   /** Shown in /health and /metrics beside `bus`; never in /ready. */
   dependencies?: Record<string, Check>;
   /**
-   * Relays, consumers, sweepers, already started. They stop after HTTP has drained,
-   * the last started first, while the bus and the stores are still open.
+   * Consumers, read models, already started: before the outbox relay (a consumer of
+   * what it publishes is in place first), stopped after it. Every task stops after
+   * HTTP has drained, the last started first, while the bus and the stores are open.
    */
   background?: Stoppable[];
+  /**
+   * Started by runSubgraph after the outbox relay, in order, and stopped before it:
+   * what writes the outbox stops while the relay still runs (a sweeper).
+   */
+  afterOutbox?: Array<() => Promise<Stoppable> | Stoppable>;
+  /**
+   * Starts the consumer of users.deleted that erases a deleted account's data here:
+   * started last, after the outbox relay, and stopped first, so it finishes the event
+   * in hand while the relay, `background` and the stores still run.
+   */
+  erasure?: () => Promise<Stoppable>;
+  /** The user ids held here, for the accounts audit of users: GET /accounts/held, behind the router secret. */
+  heldAccounts?: () => Promise<Iterable<string>>;
   /**
    * A WebSocket server on the HTTP port: `attach` sees the server before it
    * listens, `stop` runs before HTTP drains, so no new operation arrives meanwhile.
@@ -111,6 +126,12 @@ export interface SubgraphDefinition<
   start: (
     parts: SubgraphParts<TConfig, TStores, TBus, TAuth>,
   ) => Promise<SubgraphWiring<TContext, ViewerOf<TAuth>>> | SubgraphWiring<TContext, ViewerOf<TAuth>>;
+  /**
+   * Starts the relay of the service's outbox (e.g. `pgOutbox` of @fitness/subgraph-kit,
+   * for its PostgreSQL), once `start` has returned: after `background`, before
+   * `afterOutbox` and `erasure`; it stops after them and before `background`.
+   */
+  outbox?: (parts: SubgraphParts<TConfig, TStores, TBus, TAuth>) => Promise<Stoppable> | Stoppable;
 }
 
 export interface RunningSubgraph extends Served {
@@ -119,11 +140,13 @@ export interface RunningSubgraph extends Served {
 
 /**
  * Boots a subgraph in the one order every service uses: config, logger, stores,
- * bus, auth, `start` (relays, consumers, sweepers, a WebSocket server), then HTTP
- * with /health, /ready and /metrics (ServiceMetrics: request durations, the store's
- * pool, every consumer on the bus, what the background tasks observe). `stop` reverses it: the WebSocket server, HTTP
- * (drained) and Apollo, the background tasks (last started first) and the auth
- * setup, the bus, the stores. A failure during start stops what had started.
+ * bus, auth, `start` (consumers, sweepers, a WebSocket server: `background`), the
+ * outbox relay, `afterOutbox`, the erasure consumer, then HTTP with /health, /ready,
+ * /metrics (ServiceMetrics: request durations, the store's pool, every consumer on
+ * the bus, what the tasks observe) and /accounts/held. `stop` reverses it: the
+ * WebSocket server, HTTP (drained) and Apollo, the erasure (it finishes its event),
+ * `afterOutbox`, the relay (it commits its claimed batch), `background` (last started
+ * first), the auth setup, the bus, the stores. A failure during start stops what had started.
  */
 export async function startSubgraph<
   TConfig extends SubgraphSettings,
@@ -160,22 +183,28 @@ export async function startSubgraph<
     started.push(() => bus.close());
     const auth = await definition.auth({ config, logger: log, bus, service: definition.name, metrics });
     if (auth.stop) started.push(() => auth.stop!());
-    const wiring = await definition.start({ config, logger: log, stores, bus, auth, metrics });
-    for (const task of wiring.background ?? []) {
+    const parts = { config, logger: log, stores, bus, auth, metrics };
+    const wiring = await definition.start(parts);
+    const websocket = wiring.websocket;
+    const run = (task: Stoppable) => {
       task.observe?.(metrics);
       started.push(() => task.stop());
-    }
-    const apollo = createSubgraphServer<TContext>({
-      schemaPath: definition.schemaPath,
-      resolvers: definition.resolvers,
-      ...(definition.isOwner ? { isOwner: definition.isOwner } : {}),
-      logger: log,
-      production: config.production,
-      plugins: [metrics.plugin()],
-    });
-    const websocket = wiring.websocket;
+    };
+    for (const task of wiring.background ?? []) run(task);
     let served: Served;
     try {
+      if (definition.outbox) run(await definition.outbox(parts));
+      for (const startTask of wiring.afterOutbox ?? []) run(await startTask());
+      if (wiring.erasure) run(await wiring.erasure());
+      const apollo = createSubgraphServer<TContext>({
+        schemaPath: definition.schemaPath,
+        resolvers: definition.resolvers,
+        ...(definition.isOwner ? { isOwner: definition.isOwner } : {}),
+        logger: log,
+        production: config.production,
+        plugins: [metrics.plugin()],
+      });
+      const held = wiring.heldAccounts && heldAccountsRoute(config.routerSecret, wiring.heldAccounts);
       served = await serve({
         logger: log,
         apollo,
@@ -185,7 +214,7 @@ export async function startSubgraph<
         ready: wiring.ready ?? stores.ready,
         dependencies: { bus: () => bus.ready(), ...wiring.dependencies },
         registry: wiring.registry ? Registry.merge([metrics.registry, wiring.registry]) : metrics.registry,
-        ...(wiring.routes ? { routes: wiring.routes } : {}),
+        ...(wiring.routes || held ? { routes: { ...wiring.routes, ...held } } : {}),
         ...(websocket ? { onServer: (server: Server) => websocket.attach(server) } : {}),
         host: config.host,
         port: config.port,
@@ -193,6 +222,7 @@ export async function startSubgraph<
         closeStores: stopAll,
       });
     } catch (error) {
+      // What `start` started may hang on it (the leaderboards' consumer and notices).
       await websocket?.stop();
       throw error;
     }

@@ -8,9 +8,21 @@ const logger = createLogger('echo', 'silent');
 const secret = 'echo-router-secret-echo-router-secret';
 const running: RunningSubgraph[] = [];
 
-const STARTS = ['open stores', 'connect bus echo', 'auth', 'start', 'attach websocket'];
+const STARTS = [
+  'open stores',
+  'connect bus echo',
+  'auth',
+  'start',
+  'start outbox',
+  'start after-outbox task',
+  'start erasure',
+  'attach websocket',
+];
 const STOPS = [
   'stop websocket (HTTP listening: true)',
+  'stop erasure',
+  'stop after-outbox task',
+  'stop outbox',
   'stop second task',
   'stop first task',
   'stop auth',
@@ -41,7 +53,7 @@ function echo(url: string, text: string, headers: Record<string, string> = {}, d
 }
 
 describe('runSubgraph', () => {
-  it('should open the stores, the bus and the auth setup, then start, then attach the WebSocket server and listen', async () => {
+  it('should open the stores, the bus and the auth setup, then start, the outbox relay, the tasks after it and the erasure, then attach the WebSocket server and listen', async () => {
     const { steps, service } = await start();
     expect(steps).toEqual(STARTS);
     const response = await echo(service.url, 'hi', { 'x-viewer': 'user-1' });
@@ -81,7 +93,7 @@ describe('runSubgraph', () => {
     expect(text).toMatch(/^echo_requests_total [1-9]/m);
   });
 
-  it('should stop the WebSocket server while HTTP still listens, then drain HTTP, then the tasks last started first, the auth setup, the bus and the stores', async () => {
+  it('should stop the WebSocket server while HTTP still listens, then drain HTTP, then the erasure, the tasks after the relay, the relay and the background tasks, the auth setup, the bus and the stores', async () => {
     const { steps, service } = await start();
     steps.length = 0;
     const inFlight = echo(service.url, 'slow', {}, 300);
@@ -108,6 +120,26 @@ describe('runSubgraph', () => {
       'close bus',
       'close stores',
     ]);
+  });
+
+  it('should stop every task started and the WebSocket server when a task fails to start, and rethrow', async () => {
+    const steps: string[] = [];
+    await expect(startSubgraph(echoSubgraph({ steps, failErasure: true }), logger)).rejects.toThrow(
+      'erasure failed',
+    );
+    // Neither the erasure nor HTTP started: the WebSocket server is stopped unattached.
+    expect(steps).toEqual([
+      ...STARTS.slice(0, STARTS.indexOf('start erasure')),
+      'stop websocket (HTTP listening: undefined)',
+      ...STOPS.slice(STOPS.indexOf('stop erasure') + 1),
+    ]);
+  });
+
+  it('should list the held user ids at GET /accounts/held, distinct and sorted, behind the router secret', async () => {
+    const { base } = await start();
+    const held = await fetch(`${base}/accounts/held`, { headers: { [ROUTER_SECRET_HEADER]: secret } });
+    expect(await held.json()).toEqual({ userIds: ['user-1', 'user-2'] });
+    expect((await fetch(`${base}/accounts/held`)).status).toBe(401);
   });
 
   it('should finish a request in flight on SIGTERM, stop in order and exit 0', async () => {
