@@ -7,6 +7,7 @@ export {
 export {
   DEFAULT_PORTS,
   freePort,
+  type ReplicaOptions,
   type RunningService,
   type ServiceName,
   type Stack,

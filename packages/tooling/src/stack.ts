@@ -56,6 +56,14 @@ export interface RunningService {
   output: string[];
 }
 
+export interface ReplicaOptions {
+  /**
+   * Another checkout of this repository (with its dependencies installed) to run the
+   * replica from: a benchmark's baseline revision beside the code under test.
+   */
+  checkout?: string;
+}
+
 export interface Stack {
   services: Record<ServiceName, RunningService>;
   /** The bus the stack hosts (with `eventHub`), for operators' and tests' questions. */
@@ -67,7 +75,11 @@ export interface Stack {
    * Starts one more instance of a service (a replica) on a free port, with extra
    * environment; it is stopped with the stack. Returns its base URL.
    */
-  addReplica(name: ServiceName, env?: Record<string, string | undefined>): Promise<RunningService>;
+  addReplica(
+    name: ServiceName,
+    env?: Record<string, string | undefined>,
+    options?: ReplicaOptions,
+  ): Promise<RunningService>;
   /** Sends a signal to one service and waits for it to exit. */
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
   /** SIGTERM to everything (router first), SIGKILL to what has not exited after 15 s. */
@@ -138,7 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   function launch(
     name: ServiceName,
-    replica?: { port: number; env?: Record<string, string | undefined> },
+    replica?: { port: number; env?: Record<string, string | undefined>; checkout?: string },
   ): RunningService {
     const port = replica?.port ?? ports[name];
     const env = {
@@ -152,8 +164,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       HOST: '127.0.0.1',
       PORT: String(port),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(repoRoot, ENTRY[name])], {
-      cwd: repoRoot,
+    const root = replica?.checkout ?? repoRoot;
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, ENTRY[name])], {
+      cwd: root,
       env,
       stdio: hub ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
@@ -213,8 +226,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async restart(name) {
       await waitReady(launch(name));
     },
-    async addReplica(name, env) {
-      const replica = launch(name, { port: await freePort(), ...(env ? { env } : {}) });
+    async addReplica(name, env, options) {
+      const replica = launch(name, {
+        port: await freePort(),
+        ...(env ? { env } : {}),
+        ...(options?.checkout ? { checkout: options.checkout } : {}),
+      });
       await waitReady(replica);
       return replica;
     },

@@ -50,6 +50,9 @@ const DASHBOARD_CONNECTIONS = Number(process.env.BENCH_DASHBOARD_CONNECTIONS ?? 
 const DASHBOARD_USERS = Number(process.env.BENCH_DASHBOARD_USERS ?? 10);
 // Five processes and an embedded database take longer than one gateway to settle.
 const DASHBOARD_WARMUP_SECONDS = Number(process.env.BENCH_DASHBOARD_WARMUP_SECONDS ?? 20);
+// The router of main at the end of 1 Dec 2026, before its own executor: the Dashboard's
+// second baseline, run from a worktree of that revision beside the code under test.
+const DASHBOARD_BASELINE = process.env.BENCH_DASHBOARD_BASELINE ?? 'c90a2c1';
 const GATEWAY_CPU = '1';
 const LOAD_CPU = '0';
 
@@ -62,6 +65,8 @@ class BenchFailure extends Error {}
 // ---------------------------------------------------------------- processes
 
 const children = new Set<ChildProcess>();
+/** What the run leaves behind outside its temporary directory (a baseline worktree). */
+const cleanups: (() => void)[] = [];
 
 /** A node process running a TypeScript entry through tsx, on the given cores. */
 function launch(
@@ -581,6 +586,22 @@ async function seedDashboardUser(url: string) {
   return { handle, token: signUp.token };
 }
 
+/**
+ * A worktree of `revision` in `dir` with its dependencies installed (from pnpm's store
+ * when it has them), removed again when the benchmark ends.
+ */
+function baselineCheckout(revision: string, dir: string): string {
+  const path = join(dir, `baseline-${revision}`);
+  execFileSync('git', ['-C', repoRoot, 'worktree', 'add', '--detach', '--force', path, revision], {
+    stdio: 'ignore',
+  });
+  cleanups.push(() =>
+    execFileSync('git', ['-C', repoRoot, 'worktree', 'remove', '--force', path], { stdio: 'ignore' }),
+  );
+  execFileSync('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], { cwd: path, stdio: 'ignore' });
+  return path;
+}
+
 async function dashboardBenchmark(dir: string): Promise<void> {
   // The stack runs as `pnpm start` runs it, on both cores, with embedded stores in memory.
   execFileSync('taskset', ['-a', '-p', '-c', '0,1', String(process.pid)], { stdio: 'ignore' });
@@ -666,6 +687,36 @@ async function dashboardBenchmark(dir: string): Promise<void> {
         pid: replica.process.pid!,
       },
     ];
+    if (DASHBOARD_BASELINE !== 'none') {
+      // The same supergraph, so that both plan alike; its answers must be the same too.
+      out(`  starting the router of ${DASHBOARD_BASELINE} from a worktree of its own...`);
+      const old = await stack.addReplica(
+        'router',
+        { SUPERGRAPH_PATH: join(repoRoot, 'schema/supergraph.graphql') },
+        { checkout: baselineCheckout(DASHBOARD_BASELINE, dir) },
+      );
+      const oldUrl = `${old.url}/graphql`;
+      for (const lane of lanes) {
+        const answer = await (
+          await fetch(oldUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: lane.headers!.Authorization! },
+            body,
+          })
+        ).text();
+        if (answer !== lane.expected) {
+          throw new BenchFailure(
+            `Dashboard: the router of ${DASHBOARD_BASELINE} answered differently:\n${answer.slice(0, 600)}`,
+          );
+        }
+      }
+      routers.push({
+        key: 'baseline',
+        label: `the router of ${DASHBOARD_BASELINE}`,
+        url: oldUrl,
+        pid: old.process.pid!,
+      });
+    }
     const names = ['router', ...SUBGRAPHS] as const;
     interface Window {
       wrk: WrkResult;
@@ -676,8 +727,8 @@ async function dashboardBenchmark(dir: string): Promise<void> {
     }
     const windows = new Map<string, Window[]>(routers.map((r) => [r.key, []]));
     for (let w = 0; w <= ROUNDS; w += 1) {
-      // Each window starts with the other router.
-      const order = w % 2 === 0 ? routers : [...routers].reverse();
+      // Each window starts with the next router.
+      const order = [...routers.slice(w % routers.length), ...routers.slice(0, w % routers.length)];
       for (const r of order) {
         const pids = [r.pid, ...SUBGRAPHS.map((n) => stack.services[n].process.pid!)];
         const readings = startSecondReadings(pids);
@@ -722,8 +773,14 @@ async function dashboardBenchmark(dir: string): Promise<void> {
     );
     out();
     const ours = windows.get('router')!;
-    const base = windows.get('gateway')!;
-    const ratio = median(ours.map((w, i) => w.cpuMs.router! / base[i]!.cpuMs.router!));
+    // Per window: this router's CPU per request over each other router's.
+    const ratioTo = (key: string) => {
+      const other = windows.get(key);
+      return other ? median(ours.map((w, i) => w.cpuMs.router! / other[i]!.cpuMs.router!)) : undefined;
+    };
+    const ratios = { gateway: ratioTo('gateway'), baseline: ratioTo('baseline') };
+    const ratioCell = (key: string, to: keyof typeof ratios) =>
+      key === to ? '1.00x' : key === 'router' && ratios[to] !== undefined ? `${f(ratios[to], 2)}x` : '';
     const rows = routers.map((r) => {
       const list = windows.get(r.key)!;
       const m = (pick: (w: Window) => number) => median(list.map(pick));
@@ -759,7 +816,8 @@ async function dashboardBenchmark(dir: string): Promise<void> {
           m((w) => w.cores[1]!),
           0,
         )}`,
-        r.key === 'router' ? `${f(ratio, 2)}x` : '1.00x',
+        ratioCell(r.key, 'gateway'),
+        ...(ratios.baseline !== undefined ? [ratioCell(r.key, 'baseline')] : []),
       ];
     });
     for (const l of table(
@@ -772,7 +830,8 @@ async function dashboardBenchmark(dir: string): Promise<void> {
         ...names.map((n) => `${n} CPU ms/req`),
         'router RSS MB',
         'cores busy %',
-        'x router CPU/req',
+        "x router CPU/req (gateway's executor)",
+        ...(ratios.baseline !== undefined ? [`x router CPU/req (${DASHBOARD_BASELINE})`] : []),
       ],
       rows,
     ))
@@ -816,6 +875,13 @@ try {
   );
 } finally {
   await stopAll();
+  for (const cleanup of cleanups) {
+    try {
+      cleanup();
+    } catch {
+      // already gone
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
