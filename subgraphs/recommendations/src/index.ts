@@ -1,6 +1,4 @@
-import { subgraphAuth } from '@fitness/auth';
-import { connectEventBus } from '@fitness/events';
-import { heldAccountsRoute, runSubgraph } from '@fitness/server-kit';
+import { runSubgraph } from '@fitness/subgraph-kit';
 import { startRecommendationsErasure } from './accounts/erasure.js';
 import { heldUserIds } from './accounts/held.js';
 import { loadConfig } from './config.js';
@@ -14,8 +12,6 @@ runSubgraph({
   ...recommendationsSubgraph,
   loadConfig,
   openStores,
-  connectBus: connectEventBus,
-  auth: subgraphAuth,
   async start({ config, logger, stores, bus }) {
     if (!config.natsUrl) {
       logger.warn(
@@ -23,24 +19,16 @@ runSubgraph({
       );
     }
     const advisor = new Advisor({ features: stores.features, cache: stores.cache, logger });
-    const features = await startFeatureConsumer({
-      bus,
-      store: stores.features,
-      logger,
-      onApplied: async (userId) => void (await advisor.refresh(userId)),
-    });
+    const onApplied = async (userId: string) => void (await advisor.refresh(userId));
     return {
       context: (viewer) => createContext(viewer, stores.cache, logger, { advisor }),
       // Advice can always be computed from the request; the read model and cache only improve it.
       ready: () => true,
       dependencies: { cache: stores.ready },
-      // For the accounts audit of users: whose data is here.
-      routes: heldAccountsRoute(config.routerSecret, () => heldUserIds(stores.features, stores.cache)),
-      // Deleted accounts: their features, their part of the model and their cached advice.
-      background: [
-        features,
-        await startRecommendationsErasure({ bus, features: stores.features, cache: stores.cache }),
-      ],
+      heldAccounts: () => heldUserIds(stores.features, stores.cache),
+      background: [await startFeatureConsumer({ bus, store: stores.features, logger, onApplied })],
+      // Their features, their part of the model and their cached advice.
+      erasure: () => startRecommendationsErasure({ bus, features: stores.features, cache: stores.cache }),
     };
   },
 });

@@ -1,6 +1,5 @@
-import { createTokenIssuer, subgraphAuth } from '@fitness/auth';
-import { connectEventBus } from '@fitness/events';
-import { runSubgraph } from '@fitness/server-kit';
+import { createTokenIssuer } from '@fitness/auth';
+import { runSubgraph } from '@fitness/subgraph-kit';
 import { loadConfig } from './config.js';
 import { clientAddressOf, createContext } from './context.js';
 import { startFollowErasure } from './erasure.js';
@@ -14,8 +13,8 @@ runSubgraph({
   ...usersSubgraph,
   loadConfig,
   openStores: openServiceStores,
-  connectBus: connectEventBus,
-  auth: subgraphAuth,
+  // The relay of the users documents' events: users.registered, users.signed_out, users.deleted.
+  outbox: ({ stores, bus, logger }) => stores.publishEvents(bus, logger),
   async start({ config, logger, stores, bus, auth }) {
     const accounts = {
       issueToken: createTokenIssuer(config.tokens),
@@ -24,8 +23,6 @@ runSubgraph({
       signUpThrottle: new SignUpThrottle(stores.limiter, config.signUpThrottle),
       revocation: { list: auth.revocations, tokenTtlSeconds: config.tokens.ttlSeconds },
     };
-    // Before the relay: a users.deleted it publishes finds the consumer in place.
-    const followErasure = await startFollowErasure({ bus, store: stores.store });
     return {
       context: (viewer, req) =>
         createContext(viewer, stores.store, accounts, logger, {
@@ -35,9 +32,9 @@ runSubgraph({
       // other operation works: not a reason to take the service out of a load balancer.
       dependencies: { signInThrottle: () => stores.limiter.ping() },
       routes: jwksRoutes(config.tokens),
-      // The follows of deleted accounts, and the outbox relay (users.registered,
-      // users.signed_out, users.deleted), which stops first.
-      background: [followErasure, stores.publishEvents(bus, logger)],
+      // The follows of deleted accounts: here, not in `erasure`, so it starts before the relay
+      // (a users.deleted the relay publishes finds the consumer in place) and stops after it.
+      background: [await startFollowErasure({ bus, store: stores.store })],
     };
   },
 });

@@ -1,6 +1,4 @@
-import { subgraphAuth } from '@fitness/auth';
-import { connectEventBus, startOutboxRelay } from '@fitness/events';
-import { heldAccountsRoute, runSubgraph } from '@fitness/server-kit';
+import { pgOutbox, runSubgraph } from '@fitness/subgraph-kit';
 import { startWorkoutsErasure } from './accounts/erasure.js';
 import { heldUserIds } from './accounts/held.js';
 import { loadConfig } from './config.js';
@@ -14,8 +12,7 @@ runSubgraph({
   ...workoutsSubgraph,
   loadConfig,
   openStores,
-  connectBus: connectEventBus,
-  auth: subgraphAuth,
+  outbox: pgOutbox,
   async start({ config, logger, stores, bus, auth, metrics }) {
     const leaderboards = await startLeaderboards({
       metrics,
@@ -29,28 +26,21 @@ runSubgraph({
       logger,
       context: (viewer, live) => createContext(viewer, stores.store, logger, live),
     });
-    const relay = await startOutboxRelay({ pool: stores.pool, databaseUrl: stores.url, bus, logger });
-    // What a deleted account had here: workouts, board entries, daily totals.
-    const erasure = await startWorkoutsErasure({
-      bus,
-      pool: stores.pool,
-      store: stores.store,
-      boards: leaderboards.store,
-      notices: leaderboards.notices,
-      logger,
-    });
+    const { live, store: boards, notices } = leaderboards;
     return {
-      context: (viewer) => createContext(viewer, stores.store, logger, leaderboards.live),
+      context: (viewer) => createContext(viewer, stores.store, logger, live),
       // Workouts are the primary store; the boards are a read model that catches up.
       dependencies: { leaderboards: () => leaderboards.ready() },
-      registry: leaderboardMetrics(leaderboards.live),
-      // For the accounts audit of users: whose data is here.
-      routes: heldAccountsRoute(config.routerSecret, () => heldUserIds(stores.pool, leaderboards.store)),
+      registry: leaderboardMetrics(live),
+      heldAccounts: () => heldUserIds(stores.pool, boards),
       // Subscriptions over graphql-ws; its stop also ends the leaderboard consumer and notices.
       websocket: leaderboards,
       // After HTTP has drained: the erasure finishes its event, the relay finishes (and
       // commits) its claimed batch, then the boards close.
-      background: [{ stop: () => leaderboards.close() }, relay, erasure],
+      background: [{ stop: () => leaderboards.close() }],
+      // What a deleted account had here: workouts, board entries, daily totals.
+      erasure: () =>
+        startWorkoutsErasure({ bus, pool: stores.pool, store: stores.store, boards, notices, logger }),
     };
   },
 });
