@@ -19,7 +19,7 @@ import {
   SignUpDocument,
   UserByHandleDocument,
 } from '@fitness/client';
-import { createTestDatabase, realService } from '@fitness/testing';
+import { createTestDatabase, mongoUrlWithOwnDatabase, realService } from '@fitness/testing';
 import { type Stack, startStack } from '@fitness/tooling';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +72,11 @@ describe('Apollo Client end to end', () => {
         router: { SUBSCRIPTION_HEARTBEAT_MS: '60000' },
         payments: payments ? { PAYMENTS_DATABASE_URL: payments.url } : { PAYMENTS_DATA_DIR: 'memory://' },
         workouts: { WORKOUTS_DATA_DIR: 'memory://' },
-        users: { MONGODB_URL: process.env.MONGODB_URL, USERS_DATA_DIR: 'memory://' },
+        users: {
+          MONGODB_URL:
+            process.env.MONGODB_URL && mongoUrlWithOwnDatabase(process.env.MONGODB_URL, 'e2e-apollo-client'),
+          USERS_DATA_DIR: 'memory://',
+        },
       },
     });
   }, 180_000);

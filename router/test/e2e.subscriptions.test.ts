@@ -1,5 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { bearer, createTestDatabase, postGraphQL, realService } from '@fitness/testing';
+import {
+  bearer,
+  createTestDatabase,
+  mongoUrlWithOwnDatabase,
+  postGraphQL,
+  realService,
+} from '@fitness/testing';
 import { type RunningService, type Stack, startStack } from '@fitness/tooling';
 import { type Client, createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -127,7 +133,11 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL && !process.env.CI)('live leaderb
       serviceEnv: {
         workouts: { WORKOUTS_DATABASE_URL: db.url, REDIS_URL: redisDb },
         payments: { PAYMENTS_DATA_DIR: 'memory://' },
-        users: { USERS_DATA_DIR: 'memory://' },
+        users: {
+          USERS_DATA_DIR: 'memory://',
+          MONGODB_URL:
+            process.env.MONGODB_URL && mongoUrlWithOwnDatabase(process.env.MONGODB_URL, 'e2e-subscriptions'),
+        },
       },
     });
     const workoutsB = await stack.addReplica('workouts');

@@ -12,7 +12,14 @@ import {
   StartMembershipDocument,
   UserByHandleDocument,
 } from '@fitness/client';
-import { bearer, createTestDatabase, execute, postGraphQL, realService } from '@fitness/testing';
+import {
+  bearer,
+  createTestDatabase,
+  execute,
+  mongoUrlWithOwnDatabase,
+  postGraphQL,
+  realService,
+} from '@fitness/testing';
 import { type Stack, startStack } from '@fitness/tooling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -48,7 +55,11 @@ describe('supergraph end to end', () => {
         payments: payments ? { PAYMENTS_DATABASE_URL: payments.url } : { PAYMENTS_DATA_DIR: 'memory://' },
         workouts: { WORKOUTS_DATA_DIR: 'memory://' },
         recommendations: { REDIS_URL: redis },
-        users: { MONGODB_URL: process.env.MONGODB_URL, USERS_DATA_DIR: 'memory://' },
+        users: {
+          MONGODB_URL:
+            process.env.MONGODB_URL && mongoUrlWithOwnDatabase(process.env.MONGODB_URL, 'e2e-supergraph'),
+          USERS_DATA_DIR: 'memory://',
+        },
       },
     });
     url = stack.routerUrl;

@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { bearer, OwnNatsServer, OwnRedisServer, postGraphQL, realService } from '@fitness/testing';
+import {
+  bearer,
+  mongoUrlWithOwnDatabase,
+  OwnNatsServer,
+  OwnRedisServer,
+  postGraphQL,
+  realService,
+} from '@fitness/testing';
 import { type Stack, startStack } from '@fitness/tooling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -60,7 +67,12 @@ describe.skipIf(!enabled)('recommendations fed by workouts over NATS, end to end
         payments: { PAYMENTS_DATA_DIR: 'memory://' },
         workouts: { WORKOUTS_DATA_DIR: 'memory://', REDIS_URL: redis.url },
         recommendations: { REDIS_URL: redis.url },
-        users: { USERS_DATA_DIR: 'memory://', MONGODB_URL: process.env.MONGODB_URL },
+        users: {
+          USERS_DATA_DIR: 'memory://',
+          MONGODB_URL:
+            process.env.MONGODB_URL &&
+            mongoUrlWithOwnDatabase(process.env.MONGODB_URL, 'e2e-recommendations-events'),
+        },
       },
     });
   }, 180_000);
