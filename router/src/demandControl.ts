@@ -230,7 +230,7 @@ export interface DemandControlOptions {
     cost: number;
     maxCost: number;
     operationName: string | undefined;
-    /** The request's id, for its log line (HTTP; graphql-ws subscriptions have none here). */
+    /** The request's id, for its log line (a subscription's: the subscribing request's). */
     requestId?: string | undefined;
   }) => void;
 }

@@ -1,5 +1,5 @@
 import { ApolloGateway, type GatewayConfig } from '@apollo/gateway';
-import type { Logger } from '@fitness/server-kit';
+import { type Logger, requestLogger } from '@fitness/server-kit';
 import type { GraphQLError } from 'graphql';
 import { completionError } from './executor/planExecutor.js';
 import {
@@ -41,6 +41,7 @@ export function withCompletionErrors<
  */
 export class RouterGateway extends ApolloGateway {
   readonly planExecutor: RouterExecutor;
+  private readonly requestLines: Logger;
 
   constructor(
     config: GatewayConfig & {
@@ -59,6 +60,7 @@ export class RouterGateway extends ApolloGateway {
       ...gatewayConfig
     } = config;
     super(gatewayConfig);
+    this.requestLines = config.logger;
     this.planExecutor = new RouterExecutor(executorMode, {
       logger: config.logger,
       exposeQueryPlans,
@@ -70,8 +72,18 @@ export class RouterGateway extends ApolloGateway {
   override async load(options?: Parameters<ApolloGateway['load']>[0]) {
     const loaded = await super.load(options);
     const own = loaded.executor;
+    // What the gateway's executeQueryPlan writes goes to its request context's logger
+    // (Apollo Server's): there it names the request, without a request scope. Only on
+    // the paths that run it, so the router's executor allocates nothing for it.
+    const withRequestLines = (requestContext: Parameters<GatewayExecutor>[0]) => {
+      const { requestId } = (requestContext.context ?? {}) as { requestId?: string };
+      (requestContext as { logger: unknown }).logger = requestLogger(this.requestLines, requestId);
+      return requestContext;
+    };
     const gatewayExecutor = async (requestContext: GatewayRequestContext) =>
-      withCompletionErrors(await own(requestContext as unknown as Parameters<GatewayExecutor>[0]));
+      withCompletionErrors(
+        await own(withRequestLines(requestContext as unknown as Parameters<GatewayExecutor>[0])),
+      );
     const state = this as unknown as GatewayState;
     return {
       ...loaded,
@@ -82,8 +94,10 @@ export class RouterGateway extends ApolloGateway {
           state,
           ctx,
           gatewayExecutor as never,
-          async (plan, services, definition) =>
-            withCompletionErrors(await oracle(plan, services, definition)),
+          async (plan, services, definition) => {
+            withRequestLines(requestContext);
+            return withCompletionErrors(await oracle(plan, services, definition));
+          },
         );
       }) as unknown as GatewayExecutor,
     } as typeof loaded;

@@ -10,6 +10,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
 import { bearerToken, createTokenVerifier, viewerFromAuthorization, viewerFromHeaders } from '@fitness/auth';
 import {
+  apolloServerLogger,
   badUserInput,
   closeHttpServer,
   createFormatError,
@@ -190,8 +191,8 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     executorMode: config.executor,
     mergeFetches: config.mergeFetches,
     hideSchemaDetails: config.production,
-    admit: (schema, document, operationName, variables) => {
-      demand.check(schema, document, operationName, variables);
+    admit: (schema, document, operationName, variables, requestId) => {
+      demand.check(schema, document, operationName, variables, requestId);
     },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
@@ -226,12 +227,13 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     // Production: no name suggestions, no subgraph names in what clients see.
     formatError: createFormatError(logger, { hideSchemaDetails: config.production }),
     persistedQueries: { cache: persistedQueries.cache },
-    logger,
+    // Its request-time line about a request that threw is errorRequestIdPlugin's, with the id.
+    logger: apolloServerLogger(logger),
     // The graph's key and ref (usage reporting; Uplink through the gateway's load).
     ...(config.studio ? { apollo: { key: config.studio.key, graphRef: config.studio.graphRef } } : {}),
     plugins: [
       usageReporting(config),
-      errorRequestIdPlugin<RouterContext>((context) => context.requestId),
+      errorRequestIdPlugin<RouterContext>((context) => context.requestId, logger),
       metrics.requestPlugin(),
       ...(tracingEnabled() ? [operationSpanPlugin()] : []),
       demand.plugin(),
@@ -262,11 +264,14 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   // Revoked tokens (a deleted account, a signOutEverywhere) are refused like invalid ones.
   const revocations = await startRevocations(config.revocation, logger, metrics);
   const verify = createTokenVerifier(config.tokens, { revocations: revocations.list });
-  const identify = (viewer: RouterContext['viewer'], req: IncomingMessage): RouterContext => ({
+  const identify = (
+    viewer: RouterContext['viewer'],
+    req: IncomingMessage,
+    requestId: string,
+  ): RouterContext => ({
     viewer,
     authorization: viewer.userId ? req.headers.authorization : undefined,
-    // The one createHttpApp chose for the request's log lines (see `requestId` below).
-    requestId: currentRequestId() ?? requestIdOf(req.headers['x-request-id']),
+    requestId,
     clientAddress: clientAddressOf(
       req.socket.remoteAddress,
       req.headers['x-forwarded-for'],
@@ -285,7 +290,11 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
     // (outages, cost, unexpected errors, mismatches) carry the request id themselves.
     requestScope: tracingEnabled(),
     // The token is checked before planning: a bad one is a 401, not a partial result.
-    authenticate: async (req) => identify(await viewerFromHeaders(req.headers, verify), req),
+    // The request id is the one createHttpApp chose for the request (see `requestId` above).
+    authenticate: async (req, chosen) => {
+      const requestId = chosen ?? currentRequestId() ?? requestIdOf(req.headers['x-request-id']);
+      return identify(await viewerFromHeaders(req.headers, verify, requestId), req, requestId);
+    },
     // Subscriptions over HTTP: Apollo Server cannot run them on a gateway; the engine can.
     // Subscriptions over HTTP (multipart, SSE): Apollo Server cannot run them on a
     // gateway; the engine can. Automatic persisted queries work for them too.
@@ -380,13 +389,15 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
         throw invalidCredentials('connectionParams.authorization must be a string "Bearer <token>".');
       }
       const authorization = raw ?? undefined;
-      const viewer = await viewerFromAuthorization(authorization, verify);
+      // The connection's request id: its subscriptions' lines and subgraph requests carry it.
+      const requestId = requestIdOf(req.headers['x-request-id']);
+      const viewer = await viewerFromAuthorization(authorization, verify, requestId);
       const token = viewer.userId ? bearerToken(authorization) : undefined;
       // Verified just above; read again for its expiry, which the socket must not outlive,
       // and its issue time, which a revocation may refuse.
-      const verified = token ? await verify(token) : undefined;
+      const verified = token ? await verify(token, requestId) : undefined;
       return {
-        ...identify(viewer, req),
+        ...identify(viewer, req, requestId),
         authorization: viewer.userId ? authorization : undefined,
         tokenExpiresAt: verified?.expiresAt,
         tokenIssuedAt: verified?.issuedAt,

@@ -88,7 +88,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       const document = 'document' in options ? (options.document as DocumentNode | undefined) : undefined;
       return unavailableResponse(document, options.request.query, options.request.variables) as Response;
     }
-    this.client.health.succeeded();
+    this.client.health.succeeded((options.context as RouterContext | undefined)?.requestId);
     if (response.errors?.length) this.client.observer?.failed('graphql');
     return response;
   }

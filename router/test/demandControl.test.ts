@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createTokenIssuer } from '@fitness/auth';
 import { createLogger } from '@fitness/server-kit';
-import { bearer, postGraphQL } from '@fitness/testing';
+import { bearer, logLines, postGraphQL } from '@fitness/testing';
 import { buildSchema, getOperationAST, parse } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,10 @@ const apiSchema = buildSchema(readFileSync(path('../../schema/api.graphql'), 'ut
 const directives = costDirectivesOf(readFileSync(SUPERGRAPH, 'utf8'));
 const MAX = 2_000;
 
-const logger = createLogger('demand-control-test', 'silent');
+// Warnings kept: each over-limit line must name its request.
+const { stream, lines } = logLines();
+const logger = createLogger('demand-control-test', 'warn', 'json', stream);
+const REFUSED_LINE = 'operation refused: estimated cost over the limit';
 const SECRET = 'demand-control-test-secret-long-enough';
 const issue = createTokenIssuer({
   secret: SECRET,
@@ -211,6 +214,7 @@ describe('demand control through the router', () => {
 
   it('should refuse over graphql-ws (queries and subscriptions) and multipart HTTP alike', async () => {
     const before = calls();
+    const linesBefore = lines.length;
     const client = createClient({
       url: router.url.replace('http', 'ws'),
       webSocketImpl: WebSocket,
@@ -237,6 +241,11 @@ describe('demand control through the router', () => {
       await client.dispose();
     }
     expect(calls()).toBe(before);
+    // Each refusal's line names its request: the graphql-ws query's own, the
+    // subscriptions' the subscribing request's (the connection's, the HTTP request's).
+    const refused = lines.slice(linesBefore).filter((line) => line.msg === REFUSED_LINE);
+    expect(refused).toHaveLength(3);
+    for (const line of refused) expect(line.requestId).toEqual(expect.any(String));
   });
 
   it('should serve over-limit operations in measure mode, and count every estimate', async () => {

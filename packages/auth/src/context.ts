@@ -26,11 +26,13 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export async function viewerFromAuthorization(
   authorization: string | undefined,
   verify: TokenVerifier,
+  /** The request's id, for the lines the check writes (see TokenVerifier). */
+  requestId?: string,
 ): Promise<Viewer> {
   const token = bearerToken(authorization);
   if (token === undefined) return ANONYMOUS;
   try {
-    const { userId, region } = await verify(token);
+    const { userId, region } = await verify(token, requestId);
     return { userId, region: region ?? null };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw invalidCredentials(error.message);
@@ -38,9 +40,13 @@ export async function viewerFromAuthorization(
   }
 }
 
-export function viewerFromHeaders(headers: IncomingHttpHeaders, verify: TokenVerifier): Promise<Viewer> {
+export function viewerFromHeaders(
+  headers: IncomingHttpHeaders,
+  verify: TokenVerifier,
+  requestId?: string,
+): Promise<Viewer> {
   const value = headers.authorization;
-  return viewerFromAuthorization(Array.isArray(value) ? value[0] : value, verify);
+  return viewerFromAuthorization(Array.isArray(value) ? value[0] : value, verify, requestId);
 }
 
 /** The signed-in user's id, or UNAUTHENTICATED. */

@@ -88,18 +88,23 @@ export class RedisRevocationList implements RevocationList {
     );
   }
 
-  async isRevoked(userId: string, issuedAt: Date): Promise<boolean> {
+  async isRevoked(userId: string, issuedAt: Date, requestId?: string): Promise<boolean> {
     let stored: string | null;
     try {
       stored = await this.redis.get(this.prefix + userId);
     } catch (err) {
       if (!this.degraded) {
-        this.options.logger.warn({ err }, 'revocations unavailable: checking tokens against those seen here');
+        // Only when given: an undefined requestId would hide the one of a request scope.
+        this.options.logger.warn(
+          { err, ...(requestId ? { requestId } : {}) },
+          'revocations unavailable: checking tokens against those seen here',
+        );
         this.degraded = true;
       }
       return this.mirror.refusesNow(userId, issuedAt);
     }
-    if (this.degraded) this.options.logger.info('revocations available again');
+    if (this.degraded)
+      this.options.logger.info(requestId ? { requestId } : {}, 'revocations available again');
     this.degraded = false;
     if (stored === null) return this.mirror.refusesNow(userId, issuedAt);
     return refuses({ issuedBefore: stored === 'all' ? null : new Date(Number(stored)) }, issuedAt);

@@ -21,8 +21,11 @@ export interface RevocationList {
    * kept until the latest `until` it was given.
    */
   revoke(revocation: Revocation): Promise<void>;
-  /** True when a token of `userId` issued at `issuedAt` is refused. */
-  isRevoked(userId: string, issuedAt: Date): Promise<boolean>;
+  /**
+   * True when a token of `userId` issued at `issuedAt` is refused. `requestId`: the
+   * request asking, named on a line the check writes (an outage of the shared list).
+   */
+  isRevoked(userId: string, issuedAt: Date, requestId?: string): Promise<boolean>;
   /**
    * Calls `listener` for every revocation that widened the list from now on: this
    * process's, and with Redis every other process's too. Returns the unsubscribe.

@@ -146,7 +146,8 @@ export function createTokenIssuer(settings: TokenSettings & { ttlSeconds: number
   };
 }
 
-export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
+/** `requestId`: the request the token came with, for a log line the check writes (the revocation list's outage). */
+export type TokenVerifier = (token: string, requestId?: string) => Promise<VerifiedToken>;
 
 export interface TokenVerifierOptions {
   /**
@@ -282,9 +283,9 @@ export function createTokenVerifier(
     return result;
   };
   if (!revocations) return cached;
-  return async (token) => {
+  return async (token, requestId) => {
     const result = await cached(token);
-    if (await revocations.isRevoked(result.userId, result.issuedAt)) {
+    if (await revocations.isRevoked(result.userId, result.issuedAt, requestId)) {
       throw new InvalidTokenError('Token has been revoked.');
     }
     return result;

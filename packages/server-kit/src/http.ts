@@ -43,8 +43,10 @@ export interface HttpAppOptions<TContext extends BaseContext, TAuth> {
   /**
    * Runs before GraphQL for every request. A thrown GraphQLError becomes the whole
    * response, with the status in `extensions.http.status` (e.g. 401 for a bad token).
+   * `requestId` is the request's (see `requestId`), for a service without a request
+   * scope to put on its lines.
    */
-  authenticate: (req: IncomingMessage) => Promise<TAuth>;
+  authenticate: (req: IncomingMessage, requestId: string | undefined) => Promise<TAuth>;
   context: (auth: TAuth, req: IncomingMessage) => Promise<TContext> | TContext;
   /**
    * Sees every authenticated GraphQL request before Apollo does, with its parsed
@@ -209,7 +211,13 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
     options.requestId ?? ((req: IncomingMessage) => saneRequestId(req.headers['x-request-id']));
   const useScope = options.requestScope ?? true;
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer) {
+  async function handleGraphQL(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    raw: Buffer,
+    requestId: string | undefined,
+  ) {
     let body: unknown;
     if (req.method === 'POST') {
       const type = req.headers['content-type'] ?? '';
@@ -223,7 +231,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
         body = raw.toString('utf8');
       }
     }
-    const auth = await options.authenticate(req);
+    const auth = await options.authenticate(req, requestId);
     if (options.beforeGraphQL && (await options.beforeGraphQL(req, res, body, auth))) return;
     const httpGraphQLRequest: HTTPGraphQLRequest = {
       method: req.method ?? 'GET',
@@ -247,6 +255,8 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
 
   async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope) {
     const url = requestUrl(req);
+    // Chosen once the request is admitted, scope or not: the error line below names it too.
+    let requestId: string | undefined;
     try {
       if (options.corsOrigins?.length) applyCors(req, res, options.corsOrigins);
       if (req.method === 'OPTIONS') {
@@ -274,15 +284,16 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
       }
       if (url.pathname === graphqlPath && (req.method === 'GET' || req.method === 'POST')) {
         options.admit?.(req);
+        requestId = requestIdOf(req);
         if (useScope) {
-          scope.requestId = requestIdOf(req);
+          scope.requestId = requestId;
           scope.traceId = traceIdOf(req.headers);
         }
         const body = req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
         // Only a request that was admitted continues the caller's trace.
         if (tracingEnabled())
-          await serveInSpan(req, res, url.pathname, () => handleGraphQL(req, res, url, body));
-        else await handleGraphQL(req, res, url, body);
+          await serveInSpan(req, res, url.pathname, () => handleGraphQL(req, res, url, body, requestId));
+        else await handleGraphQL(req, res, url, body, requestId);
         return;
       }
       sendJson(res, 404, { error: 'Not found' });
@@ -302,10 +313,7 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
           error.headers,
         );
       } else {
-        logger.error(
-          { err: error, path: url.pathname, requestId: scope.requestId },
-          'unhandled error in HTTP handler',
-        );
+        logger.error({ err: error, path: url.pathname, requestId }, 'unhandled error in HTTP handler');
         sendRequestError(req, res, 500, [
           { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
         ]);

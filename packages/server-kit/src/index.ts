@@ -20,6 +20,7 @@ export {
 } from './config.js';
 export * from './errors.js';
 export {
+  apolloServerLogger,
   createFormatError,
   errorRequestIdPlugin,
   type FormatErrorOptions,
@@ -46,7 +47,7 @@ export {
   sendJson,
 } from './http.js';
 export { exitOnStartupError, runUntilSignal, SAME_SIGNAL_WINDOW_MS, type Service } from './lifecycle.js';
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, type LineLogger, type Logger, requestLogger } from './logger.js';
 export {
   type CacheLookups,
   type ConnectionPool,

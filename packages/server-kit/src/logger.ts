@@ -55,3 +55,27 @@ export function createLogger(
     ? pino(options, prettyStream({ color: process.stdout.isTTY === true }))
     : pino(options);
 }
+
+/** The logger Apollo Server and @apollo/gateway write to: one message a call. */
+export interface LineLogger {
+  debug(message?: unknown): void;
+  info(message?: unknown): void;
+  warn(message?: unknown): void;
+  error(message?: unknown): void;
+}
+
+/**
+ * A LineLogger for one request's lines (what @apollo/gateway writes to its request
+ * context's logger): each line carries `requestId`, an Error its stack as `err`. For
+ * a process without a request scope (the router while tracing is off).
+ */
+export function requestLogger(logger: Logger, requestId: string | undefined): LineLogger {
+  if (!requestId) return logger;
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message?: unknown): void => {
+      if (message instanceof Error) logger[level]({ requestId, err: message }, message.message);
+      else logger[level]({ requestId }, String(message));
+    };
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}

@@ -1,10 +1,17 @@
 import { Writable } from 'node:stream';
+import { ApolloServer } from '@apollo/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  apolloServerLogger,
+  closeHttpServer,
+  createHttpApp,
   createLogger,
+  errorRequestIdPlugin,
+  listen,
   logScopeFields,
   ROUTER_SECRET_HEADER,
   type RunningSubgraph,
+  requestLogger,
   runInRequestScope,
   startSubgraph,
 } from '../src/index.js';
@@ -99,6 +106,101 @@ describe('request scope on log lines', () => {
       ['inside', 'scoped'],
       ['explicit', 'explicit'],
       ['outside', undefined],
+    ]);
+  });
+});
+
+/**
+ * A service without a request scope (the router while tracing is off) hands the
+ * request's id to what writes lines: createHttpApp to authenticate and to its own
+ * error line, errorRequestIdPlugin in place of Apollo Server's line about a request
+ * that threw, requestLogger to @apollo/gateway's request context.
+ */
+describe('request lines without a request scope', () => {
+  it("should name the request on createHttpApp's error line and hand its id to authenticate", async () => {
+    const { logger, lines } = capturedLogger();
+    const apollo = new ApolloServer({ typeDefs: 'type Query { ok: Boolean }', logger });
+    await apollo.start();
+    const handed: (string | undefined)[] = [];
+    const server = createHttpApp({
+      logger,
+      apollo,
+      requestScope: false,
+      requestId: (req) => (req.headers['x-request-id'] as string | undefined) ?? 'made-here',
+      authenticate: async (req, requestId) => {
+        handed.push(requestId);
+        if (req.headers['x-fail']) throw new Error('the key store is down');
+        return {};
+      },
+      context: () => ({}),
+      ready: () => true,
+    });
+    const port = await listen(server, 0, '127.0.0.1');
+    try {
+      const post = (headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ query: '{ ok }' }),
+        });
+      expect((await post({})).status).toBe(200);
+      expect((await post({ 'x-request-id': 'failing', 'x-fail': '1' })).status).toBe(500);
+      expect(handed).toEqual(['made-here', 'failing']);
+      expect(lines.find((l) => l.msg === 'unhandled error in HTTP handler')).toMatchObject({
+        requestId: 'failing',
+      });
+    } finally {
+      await closeHttpServer(server, 0);
+      await apollo.stop();
+    }
+  });
+
+  it("should log a request whose processing threw with its id, in place of Apollo Server's line", async () => {
+    const { logger, lines } = capturedLogger();
+    const apollo = new ApolloServer<{ requestId: string }>({
+      typeDefs: 'type Query { ok: Boolean }',
+      logger: apolloServerLogger(logger),
+      plugins: [
+        errorRequestIdPlugin<{ requestId: string }>((context) => context.requestId, logger),
+        {
+          async requestDidStart() {
+            return {
+              async willSendResponse() {
+                throw new Error('a hook that fails');
+              },
+            };
+          },
+        },
+      ],
+    });
+    await apollo.start();
+    try {
+      await expect(
+        apollo.executeOperation({ query: '{ ok }' }, { contextValue: { requestId: 'thrown' } }),
+      ).rejects.toThrow('Internal server error');
+      const errors = lines.filter((l) => l.level === 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ msg: 'unexpected error processing request', requestId: 'thrown' });
+      expect(errors[0]!.err).toMatchObject({ message: 'a hook that fails' });
+    } finally {
+      await apollo.stop();
+    }
+  });
+
+  it("should give Apollo's line-at-a-time logging the request's id", () => {
+    const { logger, lines } = capturedLogger();
+    const lineLogger = requestLogger(logger, 'gateway-request');
+    lineLogger.warn('could not store the plan');
+    lineLogger.error(new Error('decoding failed'));
+    expect(requestLogger(logger, undefined)).toBe(logger);
+    expect(lines).toMatchObject([
+      { level: 40, msg: 'could not store the plan', requestId: 'gateway-request' },
+      {
+        level: 50,
+        msg: 'decoding failed',
+        requestId: 'gateway-request',
+        err: { message: 'decoding failed' },
+      },
     ]);
   });
 });

@@ -141,7 +141,7 @@ async function send(
     const answer = await client.post(requestBody(fetch, variables), headers);
     const response = parseAnswer(answer);
     restrictCachePolicy(cachePolicy, answer);
-    client.health.succeeded();
+    client.health.succeeded(context.requestId);
     if (response.errors?.length) client.observer?.failed('graphql');
     return response;
   } catch (error) {

@@ -365,7 +365,7 @@ export class RouterExecutor {
     });
     // Usage reporting captures this operation: each fetch asks for the subgraph's trace.
     const traces = ctx.metrics?.captureTraces
-      ? new QueryPlanTraces(ctx.metrics, this.options.logger)
+      ? new QueryPlanTraces(ctx.metrics, this.options.logger, ctx.context.requestId)
       : undefined;
     const send = traces ? traces.recording(merged) : merged;
     const execute = (sender: FetchSender) =>

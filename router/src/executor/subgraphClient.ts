@@ -65,10 +65,11 @@ export class SubgraphHealth {
     }
   }
 
-  succeeded(): void {
+  /** A request answered; `requestId` is the one that found the subgraph back, for the log line. */
+  succeeded(requestId?: string): void {
     if (!this.down) return;
     this.logger?.info(
-      { subgraph: this.name, downForMs: Date.now() - this.down.since },
+      { subgraph: this.name, downForMs: Date.now() - this.down.since, requestId },
       'subgraph available again',
     );
     this.down = undefined;

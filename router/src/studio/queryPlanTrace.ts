@@ -38,6 +38,8 @@ export class QueryPlanTraces {
   constructor(
     private readonly metrics: TraceMetrics,
     private readonly logger: Logger,
+    /** The traced request's, for its log line. */
+    private readonly requestId?: string,
   ) {}
 
   /** A sender that records each fetch of the plan; give it the plan's own fetch nodes. */
@@ -55,7 +57,7 @@ export class QueryPlanTraces {
           node.trace = Trace.decode(Buffer.from(ftv1, 'base64'));
         } catch (err) {
           this.logger.error(
-            { err, subgraph: fetch.serviceName },
+            { err, subgraph: fetch.serviceName, requestId: this.requestId },
             'a subgraph sent an unreadable inline trace',
           );
           node.traceParsingFailed = true;

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
 import { buildOperationContext, executeQueryPlan } from '@apollo/gateway';
 import { ANONYMOUS, type Viewer } from '@fitness/auth';
-import { createFormatError, ErrorCode, type Logger, withoutSuggestions } from '@fitness/server-kit';
+import {
+  createFormatError,
+  ErrorCode,
+  type Logger,
+  requestLogger,
+  withoutSuggestions,
+} from '@fitness/server-kit';
 import {
   type DocumentNode,
   GraphQLError,
@@ -180,6 +186,8 @@ export class SubscriptionEngine {
         document: DocumentNode,
         operationName: string | undefined,
         variables: Record<string, unknown>,
+        /** The subscribing request's, for a line admission writes (an operation over the cost limit). */
+        requestId: string,
       ) => void;
       subgraphUrls: Record<string, string>;
       subgraphTimeoutMs: number;
@@ -286,6 +294,7 @@ export class SubscriptionEngine {
         prepared.document,
         request.operationName ?? undefined,
         variables,
+        request.requestId,
       );
     } catch (error) {
       if (error instanceof GraphQLError) {
@@ -295,7 +304,15 @@ export class SubscriptionEngine {
       throw error;
     }
     // Planned only once admitted: demand control comes before planning.
-    void prepared.plan;
+    try {
+      void prepared.plan;
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, requestId: request.requestId },
+        'could not plan a subscription',
+      );
+      throw refuse('This subscription cannot be planned.', ErrorCode.INTERNAL_SERVER_ERROR);
+    }
     if (!this.limits.sharing) this.unshared += 1;
     const partition = !this.limits.sharing
       ? `unshared:${this.unshared}`
@@ -383,20 +400,14 @@ export class SubscriptionEngine {
       throw refuse('Name the operation to run with operationName.', 'OPERATION_RESOLUTION_FAILURE');
     }
     if (operation.operation !== 'subscription') throw refuse('Only subscriptions are served here.');
-    const logger = this.options.logger;
     let plan: SubscriptionPlan | undefined;
     const prepared: PreparedOperation = {
       document,
       operation,
-      // Planned on first use, which comes after admission (demand control).
+      // Planned on first use, which comes after admission (demand control); subscribe
+      // reads it first and logs a failure with the subscribing request's id.
       get plan() {
-        if (plan) return plan;
-        try {
-          plan = state.plan(document, operationName);
-        } catch (error) {
-          logger.error({ err: error }, 'could not plan a subscription');
-          throw refuse('This subscription cannot be planned.', ErrorCode.INTERNAL_SERVER_ERROR);
-        }
+        plan ??= state.plan(document, operationName);
         return plan;
       },
       viewerDependent: state.isViewerDependent(document, operation),
@@ -471,8 +482,13 @@ export class SubscriptionEngine {
         errors: [new GraphQLError('Internal server error', { originalError: error as Error })],
       };
     }
+    // One execution for every subscriber of the group: its lines name the group's request id.
     const errors = result.errors?.map((e) =>
-      this.formatError(e instanceof GraphQLError ? e.toJSON() : { message: String(e) }, e),
+      this.formatError(
+        e instanceof GraphQLError ? e.toJSON() : { message: String(e) },
+        e,
+        group.context.requestId,
+      ),
     );
     return JSON.stringify(
       errors?.length ? { data: result.data ?? null, errors } : { data: result.data ?? null },
@@ -526,7 +542,7 @@ export class SubscriptionEngine {
       (details) => {
         this.mismatches += 1;
         this.options.logger.error(
-          { operationName: group.operationName, ...details },
+          { operationName: group.operationName, requestId: group.context.requestId, ...details },
           'executor mismatch: the router executor and the gateway executor answered differently',
         );
       },
@@ -554,7 +570,7 @@ export class SubscriptionEngine {
     const requestContext = {
       request: { query: group.query, variables: group.variables, operationName: group.operationName },
       context: group.context,
-      logger: this.options.logger,
+      logger: requestLogger(this.options.logger, group.context.requestId),
       metrics: { captureTraces: false },
       cache: undefined,
       overallCachePolicy: undefined,

@@ -249,7 +249,7 @@ class Connection<TAuth> {
         return;
       }
       this.onMessage(data.toString()).catch((err: unknown) => {
-        options.logger.error({ err }, 'failed to handle a graphql-ws message');
+        options.logger.error({ err, ...this.requestFields() }, 'failed to handle a graphql-ws message');
         this.close(CloseCode.InternalServerError, 'Internal server error');
       });
     });
@@ -258,7 +258,7 @@ class Connection<TAuth> {
       clearTimeout(this.expiryTimer);
       this.dispose();
     });
-    ws.on('error', (err) => options.logger.debug({ err }, 'websocket error'));
+    ws.on('error', (err) => options.logger.debug({ err, ...this.requestFields() }, 'websocket error'));
   }
 
   /** A socket must not outlive its token: 4403 when it expires, as at connect time. */
@@ -445,13 +445,18 @@ class Connection<TAuth> {
         this.send({ id, type: MessageType.Error, payload: error.errors as GraphQLFormattedError[] });
         return;
       }
-      this.options.logger.error({ err: error }, 'subscribe failed');
+      this.options.logger.error({ err: error, ...this.requestFields() }, 'subscribe failed');
       this.send({
         id,
         type: MessageType.Error,
         payload: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
       });
     }
+  }
+
+  /** For a line about the connection: its request id (its subscriptions'), once it is authenticated. */
+  private requestFields(): { requestId?: string } {
+    return this.auth === undefined ? {} : { requestId: this.options.identity(this.auth).requestId };
   }
 
   /**
@@ -484,7 +489,7 @@ class Connection<TAuth> {
       if (Date.now() - (this.blockedSince ?? Date.now()) > this.limits.slowConsumerTimeoutMs) {
         this.options.metrics?.slowConsumerClosed();
         this.options.logger.warn(
-          { buffered: this.ws.bufferedAmount },
+          { buffered: this.ws.bufferedAmount, ...this.requestFields() },
           'closing a slow subscription consumer',
         );
         // The close frame queues behind the backlog; a peer that reads nothing never sees it.
