@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { DashboardDocument, LogWorkoutDocument, SignUpDocument } from '@fitness/client';
 import {
   bearer,
@@ -18,8 +19,11 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startHubStack } from './hubStack.js';
+import { fetchesOf, startUsageReceiver, tracesOf } from './usageReports.js';
 
 const SERVICES: ServiceName[] = ['router', 'users', 'workouts', 'payments', 'recommendations'];
+const SUPERGRAPH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
+const STUDIO_KEY = 'service:fitness-e2e:not-a-real-key';
 
 const SUBGRAPHS = ['users', 'workouts', 'payments', 'recommendations'];
 const SERVER = 2;
@@ -49,20 +53,24 @@ const REDIS_CLIENTS: Record<ServiceName, string[]> = {
 
 /**
  * The supergraph as operators watch it, every service exporting traces over
- * OTLP/HTTP (JSON) to a receiver in this test: the traces and every service's
- * /metrics after real traffic (sign-up, a logged workout whose events reach other
- * processes through the launcher's hub, the Dashboard that spans all four subgraphs).
+ * OTLP/HTTP (JSON) to a receiver in this test and the router reporting usage to an
+ * Apollo Studio ingress in this test: the traces, the usage report and every
+ * service's /metrics after real traffic (sign-up, a logged workout whose events
+ * reach other processes through the launcher's hub, the Dashboard that spans all
+ * four subgraphs).
  */
 describe('observability end to end', () => {
   let stack: Stack;
   let token: string;
   let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let redis: OwnRedisServer | undefined;
+  let usage: Awaited<ReturnType<typeof startUsageReceiver>>;
   const dashboardTrace = newTrace();
   const logWorkoutTrace = newTrace();
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
+    usage = await startUsageReceiver();
     redis = withRedis ? await OwnRedisServer.start() : undefined;
     stack = await startHubStack({
       env: {
@@ -72,9 +80,18 @@ describe('observability end to end', () => {
         OTEL_BSP_SCHEDULE_DELAY: '100',
         ...(redis ? { REDIS_URL: redis.url } : {}),
       },
-      serviceEnv: mongoUrl
-        ? { users: { MONGODB_URL: mongoUrlWithOwnDatabase(mongoUrl, 'e2e-observability') } }
-        : {},
+      serviceEnv: {
+        // Apollo Studio on, reporting to the receiver here; the supergraph from its file, not Uplink.
+        router: {
+          APOLLO_KEY: STUDIO_KEY,
+          APOLLO_GRAPH_REF: 'fitness-e2e@current',
+          APOLLO_USAGE_REPORTING_ENDPOINT: usage.url,
+          SUPERGRAPH_PATH: SUPERGRAPH,
+        },
+        ...(mongoUrl
+          ? { users: { MONGODB_URL: mongoUrlWithOwnDatabase(mongoUrl, 'e2e-observability') } }
+          : {}),
+      },
     });
     const handle = `obs_${randomBytes(3).toString('hex')}`;
     const { body } = await execute(stack.routerUrl, SignUpDocument, {
@@ -116,6 +133,7 @@ describe('observability end to end', () => {
     await stack?.stop();
     await otlp?.stop();
     await redis?.stop();
+    usage?.server.close();
   });
 
   it('should make one Dashboard request one trace with spans of the router and all four subgraphs', async () => {
@@ -369,4 +387,20 @@ describe('observability end to end', () => {
       expect(reported, service).toEqual(new Set(REDIS_CLIENTS[service]));
     }
   });
+
+  // Last: the report of the Dashboard's trace goes out within 10 seconds of it.
+  it("should report the Dashboard to Apollo Studio under its name, with every subgraph's own inline trace", async () => {
+    const dashboard = () =>
+      usage.reports
+        .flatMap(({ report }) => tracesOf(report))
+        .find(({ key }) => key.startsWith('# Dashboard\n'));
+    await waitFor(() => dashboard() !== undefined, "a usage report with the Dashboard's trace", 30_000);
+    expect(usage.reports[0]!.apiKey).toBe(STUDIO_KEY);
+    const fetches = fetchesOf(dashboard()!.trace.queryPlan);
+    expect(new Set(fetches.map((fetch) => fetch.serviceName))).toEqual(new Set(SUBGRAPHS));
+    for (const fetch of fetches) {
+      expect(fetch.traceParsingFailed, fetch.serviceName ?? '').toBeFalsy();
+      expect(fetch.trace?.root?.child?.length, fetch.serviceName ?? '').toBeGreaterThan(0);
+    }
+  }, 40_000);
 });

@@ -1,13 +1,11 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
-import { Report, type Trace } from '@apollo/usage-reporting-protobuf';
+import { createServer } from 'node:http';
 import { createLogger } from '@fitness/server-kit';
 import { postGraphQL, waitFor } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { type RunningRouter, startRouter } from '../src/server.js';
 import { startStubSupergraph } from './stubSupergraph.js';
+import { body, fetchesOf, listenOn, startUsageReceiver, tracesOf } from './usageReports.js';
 
 const NEWS = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -19,35 +17,6 @@ const WEATHER = `
 `;
 const KEY = 'service:fitness-test:not-a-real-key';
 const GRAPH_REF = 'fitness-test@current';
-
-function body(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
-
-async function listenOn(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** Apollo's usage reporting ingress as this test sees it: each report decoded, with its API key. */
-async function startUsageReceiver() {
-  const reports: { apiKey: string | undefined; report: Report }[] = [];
-  const server = createServer(async (req, res) => {
-    const raw = await body(req);
-    if (req.method !== 'POST' || req.url !== '/api/ingress/traces') {
-      res.writeHead(404).end();
-      return;
-    }
-    const apiKey = req.headers['x-api-key'] as string | undefined;
-    reports.push({ apiKey, report: Report.decode(gunzipSync(raw)) });
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-  });
-  return { url: await listenOn(server), reports, server };
-}
 
 /** Apollo Uplink as this test sees it: answers routerConfig with one supergraph. */
 async function startUplink(supergraphSdl: string) {
@@ -71,24 +40,6 @@ async function startUplink(supergraphSdl: string) {
     );
   });
   return { url: await listenOn(server), asked, server };
-}
-
-/** Every trace of a report, with its operation's key (`# Name\nsignature`). */
-const tracesOf = (report: Report) =>
-  Object.entries(report.tracesPerQuery ?? {}).flatMap(([key, entry]) =>
-    ((entry.trace ?? []) as Trace[]).map((trace) => ({ key, trace })),
-  );
-
-/** The fetch nodes of a query plan trace. */
-function fetchesOf(node: Trace.IQueryPlanNode | null | undefined): Trace.QueryPlanNode.IFetchNode[] {
-  if (!node) return [];
-  if (node.fetch) return [node.fetch];
-  const children = [
-    ...(node.sequence?.nodes ?? []),
-    ...(node.parallel?.nodes ?? []),
-    ...(node.flatten?.node ? [node.flatten.node] : []),
-  ];
-  return children.flatMap((child) => fetchesOf(child));
 }
 
 describe('Apollo Studio: usage reports and managed federation', () => {
