@@ -179,7 +179,13 @@ describe('the default embedded stores across restarts', () => {
       }
     };
     const writers = [writer(), writer(), writer(), writer()];
-    await new Promise((r) => setTimeout(r, 400));
+    // Until some writes are acknowledged (a busy machine takes longer than a quiet one),
+    // and then a little more, so that others are in flight.
+    const before = kept.length;
+    const acknowledgedBy = Date.now() + 20_000;
+    while (kept.length < before + 2 && Date.now() < acknowledgedBy)
+      await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 100));
     await stack!.kill('workouts', 'SIGKILL');
     killed = true;
     await Promise.all(writers);

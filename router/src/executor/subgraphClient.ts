@@ -149,7 +149,11 @@ export class SubgraphClient {
     this.url = new URL(url);
     this.path = `${this.url.pathname}${this.url.search}`;
     this.pool = new Pool(this.url.origin, {
+      // Idle connections close after 10 s whatever the subgraph's Keep-Alive says: before
+      // the subgraph closes them (65 s, server-kit's IDLE_KEEP_ALIVE_MS), so that no
+      // request goes out on a connection the other side is closing.
       keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 10_000,
       // The subgraph's answer must start, and then end, within the time-out each.
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
