@@ -19,9 +19,74 @@ import {
   mongoUrlWithOwnDatabase,
   postGraphQL,
   realService,
+  type SingleResult,
+  waitFor,
 } from '@fitness/testing';
 import { type Stack, startStack } from '@fitness/tooling';
+import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+/** What one operation over graphql-ws got. */
+interface WsOperation<TData> {
+  /** Every result delivered, in order. */
+  results: SingleResult<TData>[];
+  /** Completed, or ended by an error or the socket's close. */
+  ended: boolean;
+  /** The socket's first close (a refused connection_init: 4403). */
+  closed: { code: number; reason: string } | undefined;
+  stop(): Promise<void>;
+}
+
+/** Sends one operation on a graphql-ws connection of its own, the token in connection_init. */
+function overWebSocket<TData>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): WsOperation<TData> {
+  const operation: WsOperation<TData> = {
+    results: [],
+    ended: false,
+    closed: undefined,
+    stop: async () => {},
+  };
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: token ? bearer(token) : {},
+    on: {
+      closed: (event) => {
+        const { code, reason } = event as { code: number; reason: string };
+        operation.closed ??= { code, reason };
+      },
+    },
+  });
+  const end = () => {
+    operation.ended = true;
+  };
+  const unsubscribe = client.subscribe<TData>(
+    { query, variables },
+    { next: (result) => operation.results.push(result as SingleResult<TData>), error: end, complete: end },
+  );
+  operation.stop = async () => {
+    unsubscribe();
+    await client.dispose();
+  };
+  return operation;
+}
+
+/** A result as two transports are compared: its data, and its errors' codes and paths in path order. */
+function comparable(result: SingleResult<unknown>) {
+  return {
+    data: result.data,
+    errors: (result.errors ?? [])
+      .map((e) => [e.extensions?.code, e.path?.join('.')] as [unknown, string | undefined])
+      .sort(([, a], [, b]) => (a ?? '').localeCompare(b ?? '')),
+  };
+}
 
 /**
  * The whole supergraph as it runs in production: four subgraph processes and the
@@ -279,8 +344,9 @@ describe('supergraph end to end', () => {
         recommendations { id }
       }
     }`;
-    let owner: { token: string; id: string; workoutId: string };
-    let other: { token: string; id: string };
+    type Profile = { user: Record<string, unknown> | null };
+    let owner: { token: string; id: string; email: string; workoutId: string };
+    let other: { token: string; id: string; email: string };
 
     beforeAll(async () => {
       const o = await signUp(`owner_${suffix}`);
@@ -314,28 +380,37 @@ describe('supergraph end to end', () => {
         o.token,
       );
       expect(member.body.errors).toBeUndefined();
-      owner = { token: o.token, id: o.user.id, workoutId };
-      other = { token: x.token, id: x.user.id };
+      owner = { token: o.token, id: o.user.id, email: o.user.email!, workoutId };
+      other = { token: x.token, id: x.user.id, email: x.user.email! };
     });
 
-    const profileOf = (token?: string) =>
-      postGraphQL<{ user: Record<string, unknown> | null }>(
-        url,
-        PROFILE,
-        {
-          id: owner.id,
-          from: new Date(Date.now() - 86_400_000).toISOString(),
-          to: new Date(Date.now() + 86_400_000).toISOString(),
-        },
-        token ? bearer(token) : {},
-      );
+    const profileVariables = () => ({
+      id: owner.id,
+      from: new Date(Date.now() - 86_400_000).toISOString(),
+      to: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    const profileOf = (token?: string, variables = profileVariables()) =>
+      postGraphQL<Profile>(url, PROFILE, variables, token ? bearer(token) : {});
+
+    // What each caller gets of the owner's profile, over HTTP and over graphql-ws alike.
+    const expectOwnProfile = (body: SingleResult<Profile>) => {
+      expect(body.errors).toBeUndefined();
+      for (const field of SELF_ONLY) expect(body.data?.user?.[field], field).not.toBeNull();
+      expect(body.data?.user).toMatchObject({ email: owner.email, isPremium: true });
+    };
+    const expectProfileWithheld = (body: SingleResult<Profile>) => {
+      expect(body.data?.user).toMatchObject({ id: owner.id, handle: `owner_${suffix}`, isPremium: true });
+      for (const field of SELF_ONLY) expect(body.data?.user?.[field], field).toBeNull();
+      const forbiddenPaths = (body.errors ?? []).map((e) => [e.extensions?.code, e.path?.join('.')]);
+      for (const field of SELF_ONLY) expect(forbiddenPaths).toContainEqual(['FORBIDDEN', `user.${field}`]);
+      expect(forbiddenPaths.every(([code]) => code === 'FORBIDDEN')).toBe(true);
+      expect(JSON.stringify(body)).not.toContain(owner.email);
+    };
 
     it('should give the owner every self-only field', async () => {
       const { status, body } = await profileOf(owner.token);
       expect(status).toBe(200);
-      expect(body.errors).toBeUndefined();
-      for (const field of SELF_ONLY) expect(body.data?.user?.[field], field).not.toBeNull();
-      expect(body.data?.user?.isPremium).toBe(true);
+      expectOwnProfile(body);
     });
 
     it.each([
@@ -346,11 +421,7 @@ describe('supergraph end to end', () => {
       async (_, token) => {
         const { status, body } = await profileOf(token());
         expect(status).toBe(200);
-        expect(body.data?.user).toMatchObject({ id: owner.id, handle: `owner_${suffix}`, isPremium: true });
-        for (const field of SELF_ONLY) expect(body.data?.user?.[field], field).toBeNull();
-        const forbiddenPaths = (body.errors ?? []).map((e) => [e.extensions?.code, e.path?.join('.')]);
-        for (const field of SELF_ONLY) expect(forbiddenPaths).toContainEqual(['FORBIDDEN', `user.${field}`]);
-        expect(forbiddenPaths.every(([code]) => code === 'FORBIDDEN')).toBe(true);
+        expectProfileWithheld(body);
       },
     );
 
@@ -474,6 +545,148 @@ describe('supergraph end to end', () => {
       expect(cancel.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
       const ownerProfile = await profileOf(owner.token);
       expect(ownerProfile.body.data?.user?.handle).toBe(`owner_${suffix}`);
+    });
+
+    // The router runs queries over graphql-ws too, and a subscription that selects a
+    // @selfOnly field per subscriber with that subscriber's token: the same answers as HTTP.
+    describe('over graphql-ws', () => {
+      const BOARD = { metric: 'WORKOUTS', period: 'WEEK', first: 100 };
+      const BOARD_EMAILS = `subscription ($board: LeaderboardInput!) {
+        leaderboardUpdated(board: $board) { entries { score user { id email } } }
+      }`;
+      type Board = {
+        leaderboardUpdated: {
+          entries: { score: number; user: { id: string; email: string | null } | null }[];
+        };
+      };
+      const operations: WsOperation<unknown>[] = [];
+      const open = <TData>(query: string, variables: Record<string, unknown>, token?: string) => {
+        const operation = overWebSocket<TData>(url, query, variables, token);
+        operations.push(operation as WsOperation<unknown>);
+        return operation;
+      };
+      /** A query's one answer over graphql-ws. */
+      const answer = async <TData>(query: string, variables: Record<string, unknown>, token?: string) => {
+        const operation = open<TData>(query, variables, token);
+        await waitFor(() => operation.ended, 'the answer over graphql-ws');
+        expect(operation.results).toHaveLength(1);
+        return operation.results[0]!;
+      };
+
+      beforeAll(async () => {
+        // On the week's board with the owner: each subscriber sees its own entry and another's.
+        const logged = await execute(
+          url,
+          LogWorkoutDocument,
+          {
+            input: {
+              id: randomUUID(),
+              sport: 'RUN',
+              startedAt: new Date(Date.now() - 60_000).toISOString(),
+              durationSec: 600,
+            },
+          },
+          other.token,
+        );
+        expect(logged.body.errors).toBeUndefined();
+      });
+      afterAll(() => Promise.all(operations.map((o) => o.stop())));
+
+      it.each([
+        ['the owner', () => owner.token, expectOwnProfile],
+        ['another user', () => other.token, expectProfileWithheld],
+        ['an anonymous caller', () => undefined, expectProfileWithheld],
+      ] as [string, () => string | undefined, (body: SingleResult<Profile>) => void][])(
+        "should answer %s's query of the owner's profile as over HTTP",
+        async (_, token, expectations) => {
+          const variables = profileVariables();
+          const overWs = await answer<Profile>(PROFILE, variables, token());
+          expectations(overWs);
+          expect(comparable(overWs)).toEqual(comparable((await profileOf(token(), variables)).body));
+        },
+      );
+
+      it.each([
+        ['the owner', () => owner],
+        ['another user', () => other],
+        ['an anonymous caller', () => undefined],
+      ])('should give %s its own email on me and no one else, as over HTTP', async (_, who) => {
+        const viewer = who();
+        const overWs = await answer<{ me: { id: string; email: string | null } | null }>(
+          print(MeDocument),
+          {},
+          viewer?.token,
+        );
+        expect(overWs.errors).toBeUndefined();
+        expect(overWs.data?.me ?? null).toEqual(
+          viewer ? expect.objectContaining({ id: viewer.id, email: viewer.email }) : null,
+        );
+        expect(comparable(overWs)).toEqual(
+          comparable((await execute(url, MeDocument, {}, viewer?.token)).body),
+        );
+      });
+
+      it.each([
+        ['the owner', () => owner],
+        ['another user', () => other],
+        ['an anonymous subscriber', () => undefined],
+      ])(
+        'should deliver %s of a board the email of its own entry only, FORBIDDEN at every other, as Query.leaderboard over HTTP',
+        async (_, who) => {
+          const viewer = who();
+          const subscription = open<Board>(BOARD_EMAILS, { board: BOARD }, viewer?.token);
+          const entries = () => subscription.results.at(-1)?.data?.leaderboardUpdated.entries ?? [];
+          await waitFor(
+            () => [owner.id, other.id].every((id) => entries().some((e) => e.user?.id === id)),
+            'a snapshot with the owner and the other user',
+          );
+          const snapshot = subscription.results.at(-1)!;
+          for (const entry of entries()) {
+            expect(entry.user?.email, entry.user?.id).toBe(
+              entry.user?.id === viewer?.id ? viewer?.email : null,
+            );
+          }
+          expect(comparable(snapshot).errors).toEqual(
+            entries()
+              .flatMap((e, i) =>
+                e.user?.id === viewer?.id ? [] : [`leaderboardUpdated.entries.${i}.user.email`],
+              )
+              .sort()
+              .map((path) => ['FORBIDDEN', path]),
+          );
+          // Nothing it was ever sent names another user's email.
+          const delivered = JSON.stringify(subscription.results);
+          for (const user of [owner, other]) if (user !== viewer) expect(delivered).not.toContain(user.email);
+          const overHttp = await postGraphQL<{ leaderboard: Board['leaderboardUpdated'] }>(
+            url,
+            BOARD_EMAILS.replace('subscription', 'query').replace('leaderboardUpdated', 'leaderboard'),
+            { board: BOARD },
+            viewer ? bearer(viewer.token) : {},
+          );
+          expect(overHttp.body.data?.leaderboard.entries).toEqual(entries());
+          expect(comparable(overHttp.body).errors).toEqual(
+            comparable(snapshot).errors.map(([code, path]) => [
+              code,
+              path?.replace(/^leaderboardUpdated/, 'leaderboard'),
+            ]),
+          );
+        },
+      );
+
+      it('should refuse a forged token at connection_init with 4403 and the reason of the HTTP 401, before any operation runs', async () => {
+        const forged = `${owner.token}x`;
+        const overHttp = await profileOf(forged);
+        expect(overHttp.status).toBe(401);
+        for (const [query, variables] of [
+          [PROFILE, profileVariables()],
+          [BOARD_EMAILS, { board: BOARD }],
+        ] as const) {
+          const refused = open(query, variables, forged);
+          await waitFor(() => refused.ended && refused.closed !== undefined, 'the refusal');
+          expect(refused.closed).toEqual({ code: 4403, reason: overHttp.body.errors?.[0]?.message });
+          expect(refused.results).toEqual([]);
+        }
+      });
     });
   });
 
