@@ -73,6 +73,8 @@ describe('events between services without NATS (the launcher event hub)', () => 
     for (const days of [7, 5, 3, 1]) await logBench(days);
     // Only the event-fed model gives this advice: the @requires fallback cannot.
     await until(kinds, (k) => k.includes('PROGRESSIVE_OVERLOAD'), 'overload advice from the events');
+    // And it does not claim at start-up that no events reach it (NATS_URL is unset here).
+    expect(stack.services.recommendations.output.join('')).not.toContain('no workout events reach');
   });
 
   it('should deliver what was published while a consumer was down once it is back', async () => {

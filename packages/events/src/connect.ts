@@ -34,7 +34,17 @@ export async function connectEventBus(config: EventBusConfig): Promise<EventBus>
   return config.metrics || tracingEnabled() ? observedBus(bus, config.metrics, adapter) : bus;
 }
 
-async function openEventBus(config: EventBusConfig): Promise<[EventBus, 'nats' | 'ipc' | 'in-process']> {
+export type EventBusKind = 'nats' | 'ipc' | 'in-process';
+
+/** The bus `connectEventBus` opens for a configuration in this process: `in-process` hears no other service. */
+export function eventBusKind(config: Pick<EventBusConfig, 'natsUrl' | 'hub'>): EventBusKind {
+  if (config.natsUrl) return 'nats';
+  // The hub is reached over the IPC channel of the launcher that started this process.
+  return config.hub === 'ipc' && typeof process.send === 'function' ? 'ipc' : 'in-process';
+}
+
+async function openEventBus(config: EventBusConfig): Promise<[EventBus, EventBusKind]> {
+  const kind = eventBusKind(config);
   if (config.natsUrl) {
     const bus = await NatsEventBus.connect({
       url: config.natsUrl,
@@ -44,7 +54,7 @@ async function openEventBus(config: EventBusConfig): Promise<[EventBus, 'nats' |
     });
     return [bus, 'nats'];
   }
-  if (config.hub === 'ipc' && typeof process.send === 'function') {
+  if (kind === 'ipc') {
     config.logger.info('NATS_URL unset: using the launcher event hub (one machine: events cross services)');
     return [new IpcEventBus(processChannel(process)), 'ipc'];
   }

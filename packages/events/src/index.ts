@@ -19,7 +19,7 @@ export {
   type SubscriptionStats,
   subjectMatches,
 } from './bus.js';
-export { connectEventBus, type EventBusConfig } from './connect.js';
+export { connectEventBus, type EventBusConfig, type EventBusKind, eventBusKind } from './connect.js';
 export {
   type CreateEnvelopeOptions,
   createEnvelope,

@@ -4,8 +4,9 @@ import { DEFAULT_CACHE_TTL_SECONDS } from './datasources/RecommendationCache.js'
 
 /**
  * The only reader of process.env in this package. NATS_URL is where workouts' events
- * arrive; unset, an in-process bus hears no other service, so the features stay empty
- * and advice comes from the training the router sends (single-instance mode).
+ * arrive (under `pnpm start` without it, the launcher's event hub); with neither, an
+ * in-process bus hears no other service, so the features stay empty and advice comes
+ * from the training the router sends (single-instance mode).
  */
 export const loadConfig = subgraphConfig('recommendations', {
   port: 4004,

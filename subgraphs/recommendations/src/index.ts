@@ -1,3 +1,4 @@
+import { eventBusKind } from '@fitness/events';
 import { runSubgraph } from '@fitness/subgraph-kit';
 import { startRecommendationsErasure } from './accounts/erasure.js';
 import { heldUserIds } from './accounts/held.js';
@@ -13,9 +14,10 @@ runSubgraph({
   loadConfig,
   openStores,
   async start({ config, logger, stores, bus }) {
-    if (!config.natsUrl) {
+    // Under `pnpm start` without NATS the launcher's hub carries workouts' events here.
+    if (eventBusKind({ natsUrl: config.natsUrl, hub: config.eventHub }) === 'in-process') {
       logger.warn(
-        'NATS_URL is unset: no workout events reach recommendations; advice comes from recent training',
+        'NATS_URL is unset and there is no launcher event hub: no workout events reach recommendations; advice comes from recent training',
       );
     }
     const advisor = new Advisor({ features: stores.features, cache: stores.cache, logger });

@@ -33,7 +33,7 @@ export class Advisor {
 
   /**
    * The user's stored advice, computed now when none is stored; null when the read
-   * model knows nothing of the user (NATS_URL unset, or no workout yet): the caller
+   * model knows nothing of the user (no bus from workouts, or no workout yet): the caller
    * then falls back to the training the router sent.
    */
   async current(userId: string): Promise<RecommendationRecord[] | null> {

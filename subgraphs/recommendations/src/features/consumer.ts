@@ -24,9 +24,9 @@ export interface FeatureConsumerOptions {
 
 /**
  * Keeps the features and the co-occurrence model from workouts.logged and
- * workouts.deleted. With NATS_URL unset the bus is this process's own, which
- * never sees workouts' events: the read model then stays empty and the advice
- * comes from the training the router sends (see the resolver).
+ * workouts.deleted. Without NATS_URL or the launcher's hub the bus is this
+ * process's own, which never sees workouts' events: the read model then stays
+ * empty and the advice comes from the training the router sends (see the resolver).
  */
 export function startFeatureConsumer(options: FeatureConsumerOptions): Promise<IdempotentConsumer> {
   const { store, logger, onApplied } = options;
