@@ -293,6 +293,12 @@ const OPERATIONS: Record<string, { query: string; variables?: Record<string, unk
   },
   // The joined request comes back without data (a non-null root field of the joined
   // fetch is null): both parts are sent again alone.
+  // The same root field twice in the root fetch: not joined (aliased apart, the two
+  // selections would overwrite each other instead of merging).
+  joinedRootRepeated: {
+    query: `query Repeated($a: Boolean!) { me { id reviewCount } review(id: "r2") @include(if: $a) { id } review(id: "r2") { rating } }`,
+    variables: { a: true },
+  },
   joinedRootWithoutData: { query: `{ me { id reviewCount } latestReviews { id body } }` },
   mutation: {
     query: `mutation { first: rename(id: "u1", name: "Ada L.") { id name reviewCount } second: rename(id: "u2", name: "L.") { id name } }`,

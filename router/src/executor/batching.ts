@@ -86,7 +86,13 @@ function partsOf(fetch: FetchNode): FetchParts | null {
     );
     if (fetch.requires && fields.length === 1 && isEntitiesField(fields[0]!)) {
       parts = { operation, entities: fields[0]!, fields: [], fragments };
-    } else if (!fetch.requires && !fields.some((f) => f.name.value === '_entities')) {
+    } else if (
+      !fetch.requires &&
+      !fields.some((f) => f.name.value === '_entities') &&
+      // A response name twice (`plans @include(if: $a) { id } plans { name }`) is one
+      // field the subgraph merges: under two aliases its parts would overwrite each other.
+      new Set(fields.map((f) => f.alias?.value ?? f.name.value)).size === fields.length
+    ) {
       parts = { operation, entities: undefined, fields, fragments };
     }
   }
