@@ -329,7 +329,44 @@ export function createHttpApp<TContext extends BaseContext, TAuth>(
     return runInRequestScope(scope, () => handle(req, res, scope));
   });
   server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
+  trackResponses(server);
   return server;
+}
+
+/** The responses a server has not finished yet, for the servers `trackResponses` was given. */
+const openResponses = new WeakMap<Server, Set<ServerResponse>>();
+/** The servers `closeHttpServer` is closing. */
+const closing = new WeakSet<Server>();
+
+/**
+ * Lets `closeHttpServer` end every keep-alive connection once its response is
+ * written, instead of leaving a connection that was busy at the close open until
+ * the grace period cuts it.
+ */
+export function trackResponses(server: Server): void {
+  if (openResponses.has(server)) return;
+  const open = new Set<ServerResponse>();
+  openResponses.set(server, open);
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing.has(server)) {
+      endConnectionAfter(server, res);
+      return;
+    }
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
+}
+
+/**
+ * The connection of `res` closes once `res` is written: `Connection: close` when
+ * its headers are still to be sent, else the idle connection is closed right after.
+ */
+function endConnectionAfter(server: Server, res: ServerResponse): void {
+  if (!res.headersSent) {
+    res.shouldKeepAlive = false;
+    return;
+  }
+  res.once('close', () => setImmediate(() => server.closeIdleConnections()));
 }
 
 /**
@@ -371,7 +408,9 @@ export function listen(server: Server, port: number, host: string): Promise<numb
 
 /**
  * Stops accepting connections and waits for in-flight requests; idle keep-alive
- * sockets are closed at once, busy ones after `graceMs`.
+ * sockets are closed at once. On a server `trackResponses` was given (every
+ * `createHttpApp` server) a busy connection closes as soon as its response is
+ * written; what is still busy after `graceMs` is cut.
  */
 export function closeHttpServer(server: Server, graceMs = 10_000): Promise<void> {
   return new Promise((resolve) => {
@@ -379,10 +418,13 @@ export function closeHttpServer(server: Server, graceMs = 10_000): Promise<void>
       resolve();
       return;
     }
+    closing.add(server);
+    for (const res of openResponses.get(server) ?? []) endConnectionAfter(server, res);
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     timer.unref();
     server.close(() => {
       clearTimeout(timer);
+      closing.delete(server);
       resolve();
     });
     server.closeIdleConnections();
