@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import type { Trace } from '@apollo/usage-reporting-protobuf';
 import { createLogger } from '@fitness/server-kit';
 import { postGraphQL, waitFor } from '@fitness/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,5 +121,77 @@ describe('Apollo Studio: usage reports and managed federation', () => {
     await postGraphQL(`http://127.0.0.1:${quiet.port}/graphql`, 'query Dashboard { headline }');
     await quiet.stop();
     expect(usage.reports.length).toBe(before);
+  });
+});
+
+const STORIES = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query { story: Story }
+  type Story { author: Person editor: Person }
+  type Person @key(fields: "id") { id: ID! }
+`;
+const PEOPLE = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Person @key(fields: "id") { id: ID! name: String }
+`;
+
+/** How many times a subgraph trace resolved the field `name` (under any alias), anywhere in it. */
+function resolvedCount(node: Trace.INode | null | undefined, name: string): number {
+  if (!node) return 0;
+  const own = (node.originalFieldName || node.responseName) === name ? 1 : 0;
+  return own + (node.child ?? []).reduce((sum, child) => sum + resolvedCount(child, name), 0);
+}
+
+describe('Apollo Studio: the trace of fetches merged into one subgraph request', () => {
+  it('should hand the one subgraph trace of a merged request to one of its fetches, so that nothing is counted twice', async () => {
+    const stubs = await startStubSupergraph(
+      [
+        {
+          name: 'stories',
+          sdl: STORIES,
+          resolvers: { Query: { story: () => ({ author: { id: 'a' }, editor: { id: 'e' } }) } },
+        },
+        {
+          name: 'people',
+          sdl: PEOPLE,
+          resolvers: {
+            Person: { __resolveReference: ({ id }: { id: string }) => ({ id, name: `name ${id}` }) },
+          },
+        },
+      ],
+      { inlineTrace: true },
+    );
+    const usage = await startUsageReceiver();
+    try {
+      const router = await startRouter(
+        loadConfig({
+          PORT: '0',
+          SUPERGRAPH_PATH: stubs.supergraphPath,
+          APOLLO_KEY: KEY,
+          APOLLO_GRAPH_REF: GRAPH_REF,
+          APOLLO_USAGE_REPORTING_ENDPOINT: usage.url,
+        }),
+        createLogger('router', 'silent'),
+      );
+      const { body: result } = await postGraphQL(
+        `http://127.0.0.1:${router.port}/graphql`,
+        'query Bylines { story { author { name } editor { name } } }',
+      );
+      expect(result).toEqual({ data: { story: { author: { name: 'name a' }, editor: { name: 'name e' } } } });
+      await router.stop();
+      await waitFor(() => usage.reports.length > 0, 'a usage report');
+      const bylines = tracesOf(usage.reports[0]!.report).find(({ key }) => key.startsWith('# Bylines\n'));
+      expect(bylines).toBeDefined();
+      const people = fetchesOf(bylines!.trace.queryPlan).filter((fetch) => fetch.serviceName === 'people');
+      // Two fetches in the plan, sent as one request: the subgraph resolved _entities once.
+      expect(people).toHaveLength(2);
+      const traced = people.filter((fetch) => fetch.trace?.root);
+      expect(traced).toHaveLength(1);
+      expect(resolvedCount(traced[0]!.trace!.root, '_entities')).toBe(2);
+      expect(people.every((fetch) => !fetch.traceParsingFailed)).toBe(true);
+    } finally {
+      usage.server.close();
+      await stubs.stop();
+    }
   });
 });

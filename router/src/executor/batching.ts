@@ -273,6 +273,7 @@ function partOf(response: SubgraphResponse, operation: MergedOperation, i: numbe
     else if (!names && head === alias) errors.push({ ...error, path: ['_entities', ...path.slice(1)] });
     else if (!isPartAlias(head)) errors.push({ ...error });
   }
+  const extensions = extensionsOf(response, i);
   let data = response.data;
   if (data) {
     if (names) {
@@ -287,8 +288,20 @@ function partOf(response: SubgraphResponse, operation: MergedOperation, i: numbe
   return {
     ...(data !== undefined ? { data } : {}),
     ...(errors.length ? { errors } : {}),
-    ...(response.extensions ? { extensions: response.extensions } : {}),
+    ...(extensions ? { extensions } : {}),
   };
+}
+
+/**
+ * The extensions of part `i`: the subgraph's inline trace (ftv1) covers the whole
+ * merged request, so only the first part carries it into the Studio trace; copied to
+ * every part, each field it resolved would be counted once per part.
+ */
+function extensionsOf(response: SubgraphResponse, i: number): Record<string, unknown> | undefined {
+  const extensions = response.extensions;
+  if (!extensions || i === 0 || !('ftv1' in extensions)) return extensions;
+  const { ftv1: _whole, ...rest } = extensions;
+  return Object.keys(rest).length ? rest : undefined;
 }
 
 /**
