@@ -81,7 +81,7 @@ describe('closeHttpServer', () => {
       await released(1);
       // A grace period far longer than the test's own timeout: only the response ends the stop.
       const closed = closeHttpServer(server, 600_000);
-      releases[0]();
+      releases[0]!();
       const { res, body, socketClosed } = await pending;
       expect(res.headers.connection).toBe('close');
       expect(await body).toBe('slow done');
@@ -102,7 +102,7 @@ describe('closeHttpServer', () => {
       // Its head went out before the stop, with keep-alive.
       expect(res.headers.connection).toBe('keep-alive');
       const closed = closeHttpServer(server, 600_000);
-      releases[0]();
+      releases[0]!();
       expect(await body).toBe('first last');
       await socketClosed;
       await closed;

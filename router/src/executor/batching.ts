@@ -110,6 +110,11 @@ export function isMergeableRootFetch(fetch: FetchNode): boolean {
   return partsOf(fetch)?.entities === undefined && isMergeable(fetch);
 }
 
+/** Whether fetch merging sends `a` and `b` in one request when they meet (both mergeable). */
+export function canMerge(a: FetchNode, b: FetchNode): boolean {
+  return mergeOperations([a, b]) !== null;
+}
+
 /**
  * One merged operation: its text, and per part the name of its representations
  * variable (entity fetches) or the response name of each of its fields, by alias

@@ -6,7 +6,7 @@ import type {
   QueryPlan,
   SequenceNode,
 } from '@apollo/query-planner';
-import { isMergeable, isMergeableRootFetch } from './batching.js';
+import { canMerge, isMergeable, isMergeableRootFetch } from './batching.js';
 
 /**
  * Root fetches joined to a later fetch of the same subgraph, so that fetch merging
@@ -17,29 +17,40 @@ import { isMergeable, isMergeableRootFetch } from './batching.js';
  *
  * `plans` goes to payments alone, in parallel with `me`, and payments is asked again
  * one step later. Moved beside that later fetch, it starts one subgraph round trip
- * later, in a branch that lasts longer anyway, and the two reach payments as one
- * request: one subgraph request fewer for the router and for payments, the answer
- * unchanged. A root fetch is joined only to a fetch in the SECOND step of a sibling
- * branch (what it waits for is one fetch, never a chain), and it is still sent when
- * that step has nothing to fetch (`me` null, its subgraph down): then alone.
+ * later, in a branch that takes two round trips anyway, and the two reach payments
+ * as one request: one subgraph request fewer for the router and for payments, the
+ * answer unchanged, the request longer only by what the merged request takes over
+ * the later one alone. A root fetch is joined only to a fetch in the SECOND step of a
+ * sibling branch (what it waits for is one fetch, never a chain), only when fetch
+ * merging would take it with every fetch to its subgraph in that step (else it
+ * would wait for nothing), and it is still sent when that step has nothing to fetch
+ * (`me` null, its subgraph down): then alone.
  *
  * Nothing depends on a root fetch of a Parallel node's children but what comes after
  * the Parallel, and the joined fetch is still inside it, so the plan's order holds.
  */
 
-/** A Flatten of an entity fetch to `serviceName`, which fetch merging takes. */
-const isEntityFetchTo = (node: PlanNode, serviceName: string) =>
+/** The fetch of a Flatten of an entity fetch to `serviceName`, which fetch merging takes. */
+const entityFetchTo = (node: PlanNode, serviceName: string): FetchNode | undefined =>
   node.kind === 'Flatten' &&
   node.node.kind === 'Fetch' &&
   node.node.serviceName === serviceName &&
-  !!node.node.requires &&
-  isMergeable(node.node);
+  node.node.requires &&
+  isMergeable(node.node)
+    ? node.node
+    : undefined;
 
-/** Whether `step` is, or runs at once, an entity fetch to `serviceName`. */
-const startsEntityFetchTo = (step: PlanNode | undefined, serviceName: string) =>
-  !!step &&
-  (isEntityFetchTo(step, serviceName) ||
-    (step.kind === 'Parallel' && step.nodes.some((n) => isEntityFetchTo(n, serviceName))));
+/**
+ * Whether `step` is, or runs at once, an entity fetch to the subgraph of `root`, and
+ * fetch merging would send `root` in one request with every fetch to it there.
+ */
+function joinsStep(step: PlanNode | undefined, root: FetchNode): boolean {
+  if (!step) return false;
+  const fetches = (step.kind === 'Parallel' ? step.nodes : [step]).flatMap(
+    (n) => entityFetchTo(n, root.serviceName) ?? [],
+  );
+  return fetches.length > 0 && fetches.every((fetch) => canMerge(fetch, root));
+}
 
 /** `branch` with `fetch` run beside its second step. */
 function joinedTo(branch: SequenceNode, fetch: FetchNode): SequenceNode {
@@ -62,10 +73,7 @@ export function joinRootFetches(node: QueryPlan['node']): QueryPlan['node'] {
   for (const child of node.nodes) {
     if (child.kind !== 'Fetch' || !isMergeableRootFetch(child)) continue;
     const at = children.findIndex(
-      (branch) =>
-        branch.kind === 'Sequence' &&
-        branch.nodes.length >= 2 &&
-        startsEntityFetchTo(branch.nodes[1], child.serviceName),
+      (branch) => branch.kind === 'Sequence' && branch.nodes.length >= 2 && joinsStep(branch.nodes[1], child),
     );
     if (at < 0) continue;
     children = children.flatMap((n, i) =>
