@@ -47,9 +47,11 @@ describe.skipIf(!mongoUrl)('users on MongoDB: pool metrics and command spans', (
   const traceId = randomBytes(16).toString('hex');
   const ownDatabase = mongoUrlWithOwnDatabase(mongoUrl ?? 'mongodb://unset', 'users-observability');
 
+  const scheduleDelay = process.env.OTEL_BSP_SCHEDULE_DELAY;
+
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
-    // Exported within a tenth of a second, not the default five.
+    // Exported within a tenth of a second, not the default five (restored afterwards).
     process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
     tracing = await startTracing('users', {
       url: `${otlp.url}/v1/traces`,
@@ -88,6 +90,8 @@ describe.skipIf(!mongoUrl)('users on MongoDB: pool metrics and command spans', (
   afterAll(async () => {
     await users?.stop();
     await tracing?.shutdown();
+    if (scheduleDelay === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+    else process.env.OTEL_BSP_SCHEDULE_DELAY = scheduleDelay;
     await otlp?.stop();
     const connection = await connectMongo(ownDatabase);
     await connection.dropDatabase();
