@@ -398,9 +398,12 @@ describe('observability end to end', () => {
     expect(usage.reports[0]!.apiKey).toBe(STUDIO_KEY);
     const fetches = fetchesOf(dashboard()!.trace.queryPlan);
     expect(new Set(fetches.map((fetch) => fetch.serviceName))).toEqual(new Set(SUBGRAPHS));
-    for (const fetch of fetches) {
-      expect(fetch.traceParsingFailed, fetch.serviceName ?? '').toBeFalsy();
-      expect(fetch.trace?.root?.child?.length, fetch.serviceName ?? '').toBeGreaterThan(0);
-    }
+    for (const fetch of fetches) expect(fetch.traceParsingFailed, fetch.serviceName ?? '').toBeFalsy();
+    // Every subgraph's request came with its trace. Fetches merged into one request (the
+    // Dashboard's `plans` with `me`'s `isPremium`) share it: it is on the first of them only,
+    // so that Studio counts each field the request resolved once.
+    const traced = fetches.filter((fetch) => (fetch.trace?.root?.child?.length ?? 0) > 0);
+    expect(new Set(traced.map((fetch) => fetch.serviceName))).toEqual(new Set(SUBGRAPHS));
+    expect(traced.length).toBeLessThan(fetches.length);
   }, 40_000);
 });
