@@ -24,6 +24,14 @@ function fetchNode(serviceName: string, operation: string, entity = false): Fetc
   } as unknown as FetchNode;
 }
 
+/** An entity fetch of User fields: `selection` inside `_entities`, then `fragments`. */
+const userFetch = (serviceName: string, selection: string, fragments = '') =>
+  fetchNode(
+    serviceName,
+    `query($representations:[_Any!]!){_entities(representations:$representations){${selection}}}${fragments}`,
+    true,
+  );
+
 const ME = fetchNode('users', '{ me { __typename id } }');
 const flatten = (fetch: FetchNode): PlanNode => ({ kind: 'Flatten', path: ['me'], node: fetch });
 
@@ -37,11 +45,7 @@ function dashboard(isPremium: FetchNode, plans: FetchNode): PlanNode {
 
 describe('joinRootFetches', () => {
   it('should move a root fetch beside the entity fetch to its subgraph one step later in a sibling branch', () => {
-    const isPremium = fetchNode(
-      'payments',
-      'query($representations:[_Any!]!){_entities(representations:$representations){...on User{isPremium}}}',
-      true,
-    );
+    const isPremium = userFetch('payments', '...on User{isPremium}');
     const plans = fetchNode('payments', '{ plans { id name } }');
     expect(joinRootFetches(dashboard(isPremium, plans))).toEqual({
       kind: 'Sequence',
@@ -51,11 +55,7 @@ describe('joinRootFetches', () => {
 
   it('should leave a root fetch where it is when fetch merging would not take it with that fetch', () => {
     // One fragment name, two meanings: the two cannot go in one request, so waiting gains nothing.
-    const isPremium = fetchNode(
-      'payments',
-      'query($representations:[_Any!]!){_entities(representations:$representations){...P}} fragment P on User{isPremium}',
-      true,
-    );
+    const isPremium = userFetch('payments', '...P', ' fragment P on User{isPremium}');
     const plans = fetchNode('payments', '{ plans { ...P } } fragment P on Plan { id name }');
     const plan = dashboard(isPremium, plans);
     expect(joinRootFetches(plan)).toBe(plan);
@@ -63,11 +63,7 @@ describe('joinRootFetches', () => {
 
   it('should leave a root fetch where it is when the later step asks another subgraph', () => {
     const plan = dashboard(
-      fetchNode(
-        'workouts',
-        'query($representations:[_Any!]!){_entities(representations:$representations){...on User{streak}}}',
-        true,
-      ),
+      userFetch('workouts', '...on User{streak}'),
       fetchNode('payments', '{ plans { id } }'),
     );
     expect(joinRootFetches(plan)).toBe(plan);
